@@ -1,0 +1,39 @@
+# harmrank: the two commands a new analyst needs are `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+AS_OF  ?= 2026-11-01
+WORLD  ?= data/world
+
+.PHONY: demo test lint install install-dev world clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+world: $(VENV)/.installed
+	$(BIN)/harmrank synth --config configs/synthetic.yaml --out $(WORLD)
+
+demo: world
+	$(BIN)/harmrank run --as-of $(AS_OF) --data $(WORLD) --config configs/default.yaml
+
+test: $(VENV)/.installed-dev
+	MLFLOW_DISABLE_TELEMETRY=true $(BIN)/python -m pytest
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) data runs .pytest_cache

@@ -1,0 +1,1 @@
+"""harmrank fairness package."""

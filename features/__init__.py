@@ -1,0 +1,1 @@
+"""harmrank features package."""

@@ -1,0 +1,1 @@
+"""harmrank models package."""

@@ -1,0 +1,1 @@
+"""harmrank scoring package."""
