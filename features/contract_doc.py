@@ -1,0 +1,94 @@
+"""The data contract document, generated from the declaration in :mod:`features.schema`.
+
+Regenerate ``docs/data-contract.md`` after changing the declaration::
+
+    python -m features.contract_doc > docs/data-contract.md
+
+A test checks that the committed document is current.
+"""
+
+from __future__ import annotations
+
+from features.schema import FALSE_WORDS, OFFENCE_REQUIRED_FOR, TABLES, TRUE_WORDS
+
+
+def contract_markdown() -> str:
+    """The data contract document (``docs/data-contract.md``), generated from :data:`TABLES`.
+
+    Returns
+    -------
+    str
+        Markdown text ending in a newline.
+    """
+    out = [
+        "# Data contract",
+        "",
+        "<!-- Generated from the declaration in features/schema.py by "
+        "`python -m features.contract_doc > docs/data-contract.md`; do not edit by hand. -->",
+        "",
+        "A records directory holds one file per table, named `<table>.csv`, `<table>.csv.gz` "
+        "or `<table>.parquet`. CSV files are UTF-8, comma-separated, with a header row; every "
+        "value is read as text and parsed as below. Parquet files may use native types. "
+        "Headers match case-insensitively, spaces and hyphens counting as underscores. "
+        "Nothing else in the directory is read.",
+        "",
+    ]
+    for table in TABLES.values():
+        need = "required" if table.required else "optional"
+        out += [f"## {table.name} ({need})", "", table.meaning, ""]
+        out += ["| column | type | required | meaning |", "|---|---|---|---|"]
+        for c in table.columns:
+            rules = []
+            if c.unique:
+                rules.append("unique")
+            if c.references:
+                rules.append(f"must exist in {c.references}")
+            extra = f" ({'; '.join(rules)})" if rules else ""
+            out.append(f"| {c.name} | {c.type} | {c.need} | {c.meaning}{extra} |")
+        if table.extra_columns:
+            out.append(f"| *others* | str | optional | {table.extra_columns} |")
+        out.append("")
+    out += [
+        "## Parsing",
+        "",
+        "- **str**: surrounding spaces are removed; an empty cell is missing.",
+        "- **date**: ISO `YYYY-MM-DD` exactly (no times, no other orders); Parquet dates and "
+        "timestamps are taken at their calendar day.",
+        "- **bool**: " + "/".join(TRUE_WORDS) + " or " + "/".join(FALSE_WORDS) + ", in any "
+        "case; an empty cell is false.",
+        "- **number**: a decimal number, finite and not negative.",
+        "- Columns that are not declared are ignored (except in protected) and listed as a warning.",
+        "",
+        "## What happens to bad input",
+        "",
+        "A bad *file* stops the run with a message naming the file and the fix: a required "
+        "file is missing, two files hold the same table, a file cannot be read, a required "
+        "column is missing, or a table has no rows.",
+        "",
+        "A bad *row* is quarantined: it is left out of the run and written with its "
+        "`source_row` (1-based data row in the file, blank lines not counted) and a `reason` to "
+        "`runs/<as_of>/quarantine/<table>.csv`. Nothing is lost: for every table, valid rows "
+        "plus quarantined rows equal rows read. A row is quarantined when:",
+        "",
+        "- a required value is missing (offence_code: for " + ", ".join(OFFENCE_REQUIRED_FOR) + " events);",
+        "- a date does not parse, is after today, or is before `validation.earliest_date` "
+        "(default 1900-01-01);",
+        "- recorded_date is before occurred_date, or occurred_date is before the person's birth_date;",
+        "- an id repeats an earlier row's (the first occurrence is kept);",
+        "- event_type is not one of the valid values;",
+        "- offence_code is not in the offence catalogue, or person_id is not in persons "
+        "(including persons whose own row was quarantined);",
+        "- a boolean does not parse;",
+        "- harm_days is not a number, is negative, or is not a multiple of 0.25; "
+        "national_count is not a number or is negative.",
+        "",
+        "All of a row's defects are listed in its reason, joined by `; `. If more than "
+        "`validation.max_bad_share` (default 1%) of a table's rows are quarantined, the run "
+        "stops and names the most common reasons with an example row each.",
+        "",
+    ]
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    print(contract_markdown(), end="")

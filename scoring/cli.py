@@ -1,0 +1,170 @@
+"""The `harmrank` command line: synth, validate, run.
+
+User errors (bad records, bad config, bad options) print one message and exit with
+status 2; only bugs show a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from features.errors import HarmrankError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="harmrank: an advisory, explained and audited top-k list of people most likely "
+    "to cause serious harm, from a force's records.",
+)
+console = Console(stderr=False)
+err_console = Console(stderr=True)
+
+DEFAULT_CONFIG = Path("configs/default.yaml")
+DEFAULT_SYNTH_CONFIG = Path("configs/synthetic.yaml")
+
+
+def _parse_date(value: str, option: str) -> date:
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a date; use YYYY-MM-DD, e.g. 2026-11-01", param_hint=option
+        ) from None
+
+
+def _table(title: str, rows: list[tuple[str, str]]) -> Table:
+    table = Table(title=title, show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Option(help="Directory to write the records (and truth/) into.")] = Path(
+        "data/world"
+    ),
+    persons: Annotated[int | None, typer.Option(help="Number of persons (overrides the config).")] = None,
+    years: Annotated[int | None, typer.Option(help="Years of records (overrides the config).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (overrides the config).")] = None,
+    recording_bias: Annotated[
+        float | None, typer.Option(help="Recording bias for the bias group; 0 = none.")
+    ] = None,
+    config: Annotated[Path, typer.Option(help="Synthetic-world settings (YAML).")] = DEFAULT_SYNTH_CONFIG,
+    offences: Annotated[Path, typer.Option(help="Offence catalogue the world draws from.")] = Path(
+        "configs/offences.csv"
+    ),
+    fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+) -> None:
+    """Generate a synthetic police-records world (records plus ground truth in truth/)."""
+    import pandas as pd
+    from features.synthetic import SyntheticConfig, generate_world, summarise_world
+
+    from scoring.config import load_model
+    from scoring.io import write_json, write_table
+
+    if fmt not in ("parquet", "csv"):
+        raise typer.BadParameter(f"{fmt!r}: use parquet or csv", param_hint="--format")
+    settings = load_model(config, SyntheticConfig) if config.is_file() else SyntheticConfig()
+    overrides = {"persons": persons, "years": years, "seed": seed, "recording_bias": recording_bias}
+    settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    settings = SyntheticConfig.model_validate(settings.model_dump())
+    start = time.perf_counter()
+    with console.status(f"Generating {settings.persons:,} persons over {settings.years} years"):
+        world = generate_world(settings, pd.read_csv(offences))
+    with console.status(f"Writing to {out}"):
+        for name, frame in world.records.items():
+            write_table(frame, out / f"{name}.{fmt}")
+        for name, frame in world.truth.items():
+            write_table(frame, out / "truth" / f"{name}.parquet")
+        figures = summarise_world(world)
+        write_json(
+            {"config": settings.model_dump(mode="json"), "figures": figures}, out / "truth" / "world.json"
+        )
+    rows = [(f"{name} rows", f"{len(frame):,}") for name, frame in world.records.items()]
+    rows += [
+        (name, f"{value:.3f}" if isinstance(value, float) else str(value)) for name, value in figures.items()
+    ]
+    rows.append(("seconds", f"{time.perf_counter() - start:.1f}"))
+    console.print(_table(f"Synthetic world written to {out}", rows))
+
+
+@app.command()
+def validate(
+    data: Annotated[Path, typer.Argument(help="Records directory (persons, events, offences, protected).")],
+    config: Annotated[Path, typer.Option(help="Run configuration (YAML).")] = DEFAULT_CONFIG,
+) -> None:
+    """Check a records directory against the data contract and report what would be quarantined."""
+    from scoring.config import load_config
+    from scoring.records import load_records, validation_table
+
+    cfg = load_config(config)
+    with console.status(f"Validating {data}"):
+        _, report = load_records(data, cfg.validation, cfg.offences)
+    console.print(validation_table(report))
+
+
+@app.command()
+def run(
+    as_of: Annotated[
+        str,
+        typer.Option("--as-of", help="The as-of date, YYYY-MM-DD: nothing recorded on or after it is used."),
+    ],
+    config: Annotated[Path, typer.Option(help="Run configuration (YAML).")] = DEFAULT_CONFIG,
+    data: Annotated[
+        Path | None, typer.Option(help="Records directory (default: data_dir in the config).")
+    ] = None,
+) -> None:
+    """Run the monthly job for one as-of date and write runs/<DATE>/."""
+    from scoring.config import load_config
+    from scoring.outputs import ADVISORY, LIST_COLUMNS, summary_rows, write_run
+    from scoring.pipeline import run_monthly
+    from scoring.progress import RichReporter
+    from scoring.records import validation_table
+
+    day = _parse_date(as_of, "--as-of")
+    cfg = load_config(config)
+    data_dir = data or cfg.data_dir
+    start = time.perf_counter()
+    result = run_monthly(cfg, day, data_dir, RichReporter(console))
+    run_dir = write_run(result, cfg, data_dir)
+    console.print(validation_table(result.validation))
+    top = result.top(10)[LIST_COLUMNS]
+    table = Table(title="Top 10 (of the full list in top100.csv)")
+    for col in LIST_COLUMNS:
+        table.add_column(col, justify="right")
+    for row in top.itertuples(index=False):
+        table.add_row(*[f"{v:.4f}" if isinstance(v, float) else str(v) for v in row])
+    console.print(table)
+    rows = [*summary_rows(result, cfg.output.k), ("seconds", f"{time.perf_counter() - start:.1f}")]
+    console.print(_table("Run summary", rows))
+    console.print(f"[bold]{ADVISORY}[/bold]")
+    console.print(f"List: {run_dir / 'top100.csv'}\nManifest: {run_dir / 'manifest.json'}")
+
+
+def main() -> None:
+    """Entry point: run the app, turning user errors into one clear message."""
+    logging.basicConfig(level=os.environ.get("HARMRANK_LOG", "WARNING"), format="%(levelname)s %(message)s")
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    try:
+        app()
+    except HarmrankError as exc:
+        err_console.print(f"[bold red]harmrank:[/bold red] {exc}", highlight=False)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""The run configuration, validated once at the entry point into typed objects.
+
+Each stage declares its own settings next to its code; this module composes them
+and turns any YAML or validation problem into a :class:`ConfigError` that names the
+file, the key and what would be valid.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from features.schema import ValidationSettings
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from features.build import FeatureSettings
+from features.errors import ConfigError
+from features.labels import LabelSettings
+from models.train import ModelSettings, TrainingSettings
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class OutputSettings(BaseModel):
+    """What the monthly job writes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    k: int = Field(100, gt=0, description="Length of the list.")
+    score_decimals: int = Field(
+        6, ge=1, le=12, description="Scores are rounded to this many decimals before ranking and writing."
+    )
+
+
+class RunConfig(BaseModel):
+    """Everything the monthly job needs besides the records and the as-of date."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seed: int = Field(20261101, description="Seed for every random choice in the job.")
+    data_dir: Path = Field(Path("data/world"), description="Records directory used when --data is not given.")
+    runs_dir: Path = Field(Path("runs"), description="Where runs/<DATE>/ directories are written.")
+    offences: Path = Field(
+        Path("configs/offences.csv"),
+        description="Offence catalogue used when the records directory has no offences file.",
+    )
+    validation: ValidationSettings = ValidationSettings()
+    features: FeatureSettings = FeatureSettings()
+    label: LabelSettings = LabelSettings()
+    training: TrainingSettings = TrainingSettings()
+    model: ModelSettings = ModelSettings()
+    output: OutputSettings = OutputSettings()
+
+
+def _valid_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the (nested) section of ``model`` at ``loc``."""
+    current: type[BaseModel] = model
+    for part in loc:
+        field = current.model_fields.get(str(part))
+        annotation = getattr(field, "annotation", None)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            break
+        current = annotation
+    return sorted(current.model_fields)
+
+
+def _describe(error: dict[str, Any], model: type[BaseModel], path: Path) -> str:
+    loc = tuple(error["loc"])
+    key = ".".join(str(p) for p in loc)
+    if error["type"] == "extra_forbidden":
+        valid = ", ".join(_valid_keys(model, loc[:-1]))
+        return f"unknown key '{key}' in {path}; valid keys here are: {valid}"
+    return f"bad value for '{key}' in {path}: {error['msg']} (got {error.get('input')!r})"
+
+
+def load_model(path: Path, model: type[M]) -> M:
+    """Read a YAML file into ``model``; every problem becomes a :class:`ConfigError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(
+            f"config file {path} does not exist; pass an existing YAML file, e.g. configs/default.yaml"
+        )
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"config file {path} must hold a mapping of keys to values, not {type(data).__name__}"
+        )
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        lines = [_describe(e, model, path) for e in exc.errors()]
+        raise ConfigError("\n".join(lines)) from None
+
+
+def load_config(path: Path) -> RunConfig:
+    """The monthly job's configuration from ``path``."""
+    return load_model(path, RunConfig)

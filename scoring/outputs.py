@@ -1,0 +1,109 @@
+"""Writing a run: runs/<DATE>/top100.csv, scores.parquet, quarantine/ and manifest.json."""
+
+from __future__ import annotations
+
+import platform
+import sys
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+from scoring.config import RunConfig
+from scoring.io import atomic_directory, sha256, write_json, write_table
+from scoring.pipeline import RunResult
+from scoring.records import write_quarantine
+
+PACKAGES = (
+    "harmrank",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "scikit-learn",
+    "lightgbm",
+    "fairlearn",
+    "shap",
+    "mlflow",
+    "duckdb",
+    "pydantic",
+)
+
+LIST_COLUMNS = ["rank", "person_id", "score", "v100_score", "v100_rank"]
+
+ADVISORY = (
+    "Advisory only. This list prioritises people for review; it does not justify any action "
+    "by itself. Every listed person must receive a recorded human review."
+)
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of the packages a run's result depends on."""
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def _inputs(result: RunResult) -> dict[str, dict[str, object]]:
+    inputs: dict[str, dict[str, object]] = {}
+    for report in result.validation.tables:
+        source = Path(report.source)
+        inputs[report.table] = {
+            "path": str(source),
+            "sha256": sha256(source) if source.is_file() else None,
+            "rows_read": report.rows_read,
+            "rows_valid": report.rows_valid,
+            "rows_quarantined": report.rows_quarantined,
+            "quarantine_reasons": dict(sorted(report.reasons.items())),
+        }
+    return inputs
+
+
+def manifest(result: RunResult, config: RunConfig, data_dir: Path) -> dict[str, object]:
+    """Everything needed to reproduce and audit the run."""
+    return {
+        "as_of": result.as_of.date().isoformat(),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "advisory": ADVISORY,
+        "seed": config.seed,
+        "data_dir": str(data_dir),
+        "config": config.model_dump(mode="json"),
+        "inputs": _inputs(result),
+        "training": result.training,
+        "list_length": min(config.output.k, len(result.ranked)),
+        "packages": package_versions(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+    }
+
+
+def write_run(result: RunResult, config: RunConfig, data_dir: Path) -> Path:
+    """Write the run directory atomically and return its final path."""
+    target = config.runs_dir / result.as_of.date().isoformat()
+    top = result.top(config.output.k)[LIST_COLUMNS]
+    decimals = config.output.score_decimals
+    with atomic_directory(target) as staging:
+        top.to_csv(staging / "top100.csv", index=False, float_format=f"%.{decimals}f", lineterminator="\n")
+        write_table(top.reset_index(drop=True), staging / "top100.parquet")
+        write_table(result.ranked[LIST_COLUMNS].reset_index(drop=True), staging / "scores.parquet")
+        write_quarantine(result.validation, staging)
+        write_json(manifest(result, config, data_dir), staging / "manifest.json")
+    return target
+
+
+def summary_rows(result: RunResult, k: int) -> list[tuple[str, str]]:
+    """Key figures for the closing summary table."""
+    top = result.top(k)
+    overlap = int((top["v100_rank"] <= k).sum())
+    return [
+        ("as-of date", result.as_of.date().isoformat()),
+        ("records read", f"{sum(t.rows_read for t in result.validation.tables):,}"),
+        ("rows quarantined", f"{sum(t.rows_quarantined for t in result.validation.tables):,}"),
+        ("training rows (positives)", f"{result.training['rows']:,} ({result.training['positives']:,})"),
+        ("cohort scored", f"{result.training['cohort_size']:,}"),
+        ("list length", f"{len(top):,}"),
+        (f"also in the V100 top {k}", f"{overlap:,}"),
+        ("highest score", f"{top['score'].iloc[0]:.4f}" if len(top) else "-"),
+    ]

@@ -1,0 +1,277 @@
+"""Reading a records directory and writing its quarantine: the I/O edge of the data contract.
+
+A records directory holds one file per table, ``<table>.csv``, ``<table>.csv.gz`` or
+``<table>.parquet``: persons and events are required, offences (else the default catalogue)
+and protected are optional. Nothing else in the directory is read; in particular a
+``truth/`` folder of a synthetic world is never opened. The checks themselves are pure and
+live in :mod:`features.validate`.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import gzip
+import re
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
+from rich.table import Table
+
+from features.errors import RecordsError
+from features.offences import normalise_catalogue
+from features.schema import TABLES, Records, ValidationReport, ValidationSettings
+from features.validate import validate
+
+SUFFIXES: tuple[str, ...] = (".csv", ".csv.gz", ".parquet")
+"""File endings a table may have (matched case-insensitively)."""
+
+_REQUIRED = tuple(name for name, t in TABLES.items() if t.required)
+_READ_ERRORS = (pa.ArrowException, OSError, ValueError, EOFError)
+_SEPARATORS = {";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
+def _layout() -> str:
+    tables = ", ".join(f"{n}.csv" if t.required else f"{n}.csv (optional)" for n, t in TABLES.items())
+    return f"{tables}; each may also be .csv.gz or .parquet"
+
+
+def _table_files(data_dir: Path) -> tuple[dict[str, list[Path]], list[str]]:
+    """Files per table in ``data_dir`` (top level only), and every entry's name."""
+    entries = sorted(data_dir.iterdir())
+    files: dict[str, list[Path]] = {name: [] for name in TABLES}
+    for path in entries:
+        if path.is_file():
+            for name in TABLES:
+                if path.name.lower() in {name + s for s in SUFFIXES}:
+                    files[name].append(path)
+    return files, [p.name + ("/" if p.is_dir() else "") for p in entries]
+
+
+def _header(path: Path) -> list[str]:
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as handle:
+        line = handle.readline().decode("utf-8-sig")
+    return next(csv.reader([line]), [])
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """Every column as text, empty cells as ``""``; blank lines are skipped."""
+    try:
+        header = _header(path)
+    except UnicodeDecodeError as error:
+        raise RecordsError(
+            f"{path}: the header is not UTF-8 text ({error.reason}). Save the file as UTF-8 "
+            "(in Excel: CSV UTF-8)."
+        ) from None
+    except _READ_ERRORS as error:
+        raise RecordsError(f"{path} could not be read: {error}.") from None
+    if not header:
+        raise RecordsError(f"{path} is empty; expected a header row and data rows.")
+    if len(header) == 1:
+        seps = [s for s in _SEPARATORS if s in header[0]]
+        if seps:
+            raise RecordsError(
+                f"{path} has only one column ({header[0]!r}); expected comma-separated values. "
+                f"It looks {_SEPARATORS[seps[0]]}-separated: save it with commas as separators."
+            )
+    try:
+        table = pcsv.read_csv(
+            path,
+            read_options=pcsv.ReadOptions(column_names=header, skip_rows=1),
+            parse_options=pcsv.ParseOptions(newlines_in_values=True),
+            convert_options=pcsv.ConvertOptions(
+                column_types={name: pa.string() for name in header},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except _READ_ERRORS as error:
+        text = str(error)
+        if "UTF8" in text or "UTF-8" in text:
+            column = re.search(r"column #(\d+)", text)
+            where = f" (column {header[int(column[1])]!r})" if column and int(column[1]) < len(header) else ""
+            fix = f"Some text{where} is not UTF-8: save the file as UTF-8 (in Excel: CSV UTF-8)."
+        else:
+            fix = (
+                "Check that every row has as many comma-separated fields as the header, and "
+                "that values containing commas or quotes are quoted."
+            )
+        raise RecordsError(f"{path} could not be read as CSV: {text}. {fix}") from None
+    return table.to_pandas()
+
+
+def _read(path: Path) -> pd.DataFrame:
+    if path.name.lower().endswith(".parquet"):
+        try:
+            # Dates arrive as datetime64 rather than Python objects: fast for 30M rows.
+            return pq.read_table(path).to_pandas(date_as_object=False)
+        except _READ_ERRORS as error:
+            raise RecordsError(
+                f"{path} is not a readable Parquet file ({error}). Export it again, or supply "
+                "the table as CSV."
+            ) from None
+    return _read_csv(path)
+
+
+def read_records(data_dir: Path, default_offences: Path) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+    """Read each table's file from a records directory, as raw frames.
+
+    Parameters
+    ----------
+    data_dir : Path
+        The records directory.
+    default_offences : Path
+        Offence catalogue used when the directory has no offences file.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        Raw frames: persons, events, offences, and protected if present. CSV columns are
+        all text with empty cells as ``""``; Parquet columns keep their types.
+    dict of str to str
+        The path each table was read from.
+
+    Raises
+    ------
+    RecordsError
+        The directory or a required file is missing, a table is in two files, or a file
+        cannot be read.
+    """
+    if not data_dir.exists():
+        raise RecordsError(
+            f"Records directory {data_dir} does not exist. Point --data (or data_dir in the "
+            f"config) at a folder holding {_layout()}, or make a synthetic one with "
+            "`harmrank synth`."
+        )
+    if not data_dir.is_dir():
+        raise RecordsError(f"{data_dir} is a file; expected a records directory holding {_layout()}.")
+    files, entries = _table_files(data_dir)
+    paths: dict[str, Path] = {}
+    for name, found in files.items():
+        if len(found) > 1:
+            raise RecordsError(
+                f"{data_dir}: the {name} table is in more than one file "
+                f"({', '.join(p.name for p in found)}). Keep exactly one."
+            )
+        if found:
+            paths[name] = found[0]
+        elif name in _REQUIRED:
+            raise RecordsError(
+                f"{data_dir}: no {name} file. Expected {name}.csv, {name}.csv.gz or "
+                f"{name}.parquet. Found: {', '.join(entries) or 'nothing'}. A records directory "
+                f"holds {_layout()}."
+            )
+    if "offences" not in paths:
+        if not default_offences.is_file():
+            raise RecordsError(
+                f"{data_dir} has no offences file and the default offence catalogue "
+                f"{default_offences} does not exist. Add offences.csv to the records, or set "
+                "offences in the config to the catalogue's path."
+            )
+        paths["offences"] = default_offences
+    order = [name for name in TABLES if name in paths]
+    return {name: _read(paths[name]) for name in order}, {name: str(paths[name]) for name in order}
+
+
+def load_records(
+    data_dir: Path, settings: ValidationSettings, default_offences: Path
+) -> tuple[Records, ValidationReport]:
+    """Read, normalise the offence catalogue, and validate a records directory.
+
+    Parameters
+    ----------
+    data_dir : Path
+        The records directory.
+    settings : ValidationSettings
+        Validation strictness.
+    default_offences : Path
+        Offence catalogue used when the directory has no offences file.
+
+    Returns
+    -------
+    Records
+        The valid rows in contract types.
+    ValidationReport
+        What was read, kept and quarantined, with warnings (catalogue warnings first).
+
+    Raises
+    ------
+    RecordsError
+        See :func:`read_records` and :func:`features.validate.validate`;
+        :class:`~features.errors.TooManyBadRows` when a table has too many bad rows.
+    """
+    raw, sources = read_records(data_dir, default_offences)
+    notes: list[str] = []
+    raw["offences"] = normalise_catalogue(raw["offences"], sources["offences"], notes)
+    records, report = validate(raw, settings, sources)
+    if notes:
+        report = dataclasses.replace(report, warnings=(*notes, *report.warnings))
+    return records, report
+
+
+def write_quarantine(report: ValidationReport, run_dir: Path) -> dict[str, Path]:
+    """Write ``run_dir/quarantine/<table>.csv`` for each table with quarantined rows.
+
+    Columns: source_row (1-based data row in the file), the row's original values, reason.
+    UTF-8, ``\\n`` line ends, so equal reports give equal bytes. A stale file of a table
+    that now has no quarantined rows is removed.
+
+    Returns
+    -------
+    dict of str to Path
+        The file written per table.
+    """
+    folder = run_dir / "quarantine"
+    written: dict[str, Path] = {}
+    for name in TABLES:
+        path = folder / f"{name}.csv"
+        frame = report.quarantine.get(name)
+        if frame is None or frame.empty:
+            path.unlink(missing_ok=True)
+            continue
+        folder.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
+        written[name] = path
+    return written
+
+
+def validation_table(report: ValidationReport, reasons_shown: int = 8) -> Table:
+    """A rich table of what was read, kept and quarantined per table, with reasons.
+
+    Parameters
+    ----------
+    report : ValidationReport
+        Result of validation.
+    reasons_shown : int
+        Most reasons listed per table; the rest are summarised as "... more".
+    """
+    table = Table(title="Records", title_justify="left")
+    for column, justify in (
+        ("table", "left"),
+        ("file", "left"),
+        ("read", "right"),
+        ("valid", "right"),
+        ("quarantined", "right"),
+        ("reasons", "left"),
+    ):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for t in report.tables:
+        lines = [f"{n:,}  {reason}" for reason, n in list(t.reasons.items())[:reasons_shown]]
+        if len(t.reasons) > reasons_shown:
+            lines.append(f"... {len(t.reasons) - reasons_shown} more reasons")
+        table.add_row(
+            t.table,
+            t.source,
+            f"{t.rows_read:,}",
+            f"{t.rows_valid:,}",
+            f"{t.rows_quarantined:,}" + (f" ({t.bad_share:.2%})" if t.rows_quarantined else ""),
+            "\n".join(lines) or "-",
+        )
+    if report.warnings:
+        table.caption = "\n".join(f"warning: {w}" for w in report.warnings)
+        table.caption_justify = "left"
+    return table

@@ -1,0 +1,33 @@
+"""Shared fixtures: small hand-made tables in the validated-records layout."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+
+def ts(text: str) -> pd.Timestamp:
+    return pd.Timestamp(text)
+
+
+@pytest.fixture
+def offences() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "offence_code": pd.Series(["VSO02", "SHP01", "VSO06"], dtype="str"),
+            "description": ["Violence with injury", "Shoplifting", "Rape offences"],
+            "subgroup": ["Violence with injury", "Shoplifting", "Rape offences"],
+            "category": ["Violence and sexual offences", "Shoplifting", "Violence and sexual offences"],
+            "harm_days": [365.0, 1.0, 2555.0],
+            "harm_q": pd.Series([1460, 4, 10220], dtype="int64"),
+        }
+    )
+
+
+def make_events(rows: list[tuple[str, str, str | None, str, str]]) -> pd.DataFrame:
+    """Events from (person_id, event_type, offence_code, occurred, recorded) tuples."""
+    frame = pd.DataFrame(rows, columns=["person_id", "event_type", "offence_code", "occurred_date", "recorded_date"])
+    frame["event_id"] = [f"E{i:04d}" for i in range(len(frame))]
+    for col in ("occurred_date", "recorded_date"):
+        frame[col] = pd.to_datetime(frame[col])
+    return frame
