@@ -22,7 +22,15 @@ class RecordsError(HarmrankError):
 
 
 class TooManyBadRows(RecordsError):
-    """More rows of a table were quarantined than the configured ceiling allows."""
+    """More rows of a table were quarantined than the configured ceiling allows.
+
+    ``report`` holds the validation report up to the failing table, so that the rows
+    already quarantined can still be written for the analyst to inspect.
+    """
+
+    def __init__(self, message: str, report: object | None = None) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 class PipelineError(HarmrankError):

@@ -37,9 +37,17 @@ def _as_str(s: pd.Series) -> pd.Series:
 
 
 def as_text(s: pd.Series) -> pd.Series:
-    """Values as stripped ``str``, NaN where missing (empty, blank or null)."""
-    s = _as_str(s).str.strip()
-    return s.where(s != "")
+    """Values as stripped ``str``, NaN where missing (empty, blank or null).
+
+    Shares the input's memory when nothing needs changing (the usual case).
+    """
+    s = _as_str(s)
+    stripped = s.str.strip()
+    if bool(((stripped != s) & s.notna()).any()):
+        s = stripped
+    del stripped
+    empty = (s == "").to_numpy(dtype=bool, na_value=False)
+    return s.where(~empty) if empty.any() else s
 
 
 def coded(s: pd.Series, lower: bool = False) -> tuple[np.ndarray, pd.Index]:

@@ -8,6 +8,7 @@ the rows that are quarantined, to write their reasons.
 from __future__ import annotations
 
 import re
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -130,16 +131,17 @@ def _parse(table: Table, frame: pd.DataFrame, rows: Defects, settings: Validatio
             out[name] = text
         if col.need is Need.REQUIRED:
             rows.flag(f"{name}: required value missing", missing)
-        if col.unique:
-            first = first_rows(out[name])
-            rows.flag(
-                f"duplicate {name}",
-                (first >= 0) & (first != np.arange(n)),
-                f"duplicate {name} {{v!r}}: row {{k}} has the same {name} and is the one kept",
-                v=out[name],
-                k=first + 1,
-            )
     return out
+
+
+def _flag_duplicates(rows: Defects, name: str, values: pd.Series, first: np.ndarray) -> None:
+    rows.flag(
+        f"duplicate {name}",
+        (first >= 0) & (first != np.arange(len(first))),
+        f"duplicate {name} {{v!r}}: row {{k}} has the same {name} and is the one kept",
+        v=values,
+        k=first + 1,
+    )
 
 
 def _reference(
@@ -199,8 +201,9 @@ def _valid_frame(table: Table, parsed: dict[str, Any], keep: np.ndarray) -> pd.D
 class _Run:
     """Validation state across tables: reports so far, quarantines, warnings."""
 
-    def __init__(self, settings: ValidationSettings, sources: dict[str, str]) -> None:
-        self.settings, self.sources = settings, sources
+    def __init__(self, settings: ValidationSettings, sources: dict[str, str], pool: Executor) -> None:
+        self.settings, self.sources, self.pool = settings, sources, pool
+        self._unique: list[tuple[str, pd.Series, Future[np.ndarray]]] = []
         self.reports: dict[str, TableReport] = {}
         self.quarantine: dict[str, pd.DataFrame] = {}
         self.warnings: list[str] = []
@@ -226,10 +229,19 @@ class _Run:
                 self.warnings.append(f"{source}: no {col} column, so {what}.")
         self._kept = [raw.columns[i] for i in kept]
         rows = Defects(len(frame))
-        return frame, rows, _parse(table, frame, rows, self.settings)
+        parsed = _parse(table, frame, rows, self.settings)
+        # Finding repeated ids is the costliest hash pass: run it beside the other checks.
+        self._unique = [
+            (c.name, parsed[c.name], self.pool.submit(first_rows, parsed[c.name]))
+            for c in table.columns
+            if c.unique
+        ]
+        return frame, rows, parsed
 
     def finish(self, name: str, raw: pd.DataFrame, rows: Defects) -> np.ndarray:
         """Report the table, keep its quarantine, enforce the ceiling; return the keep mask."""
+        for column, values, first in self._unique:
+            _flag_duplicates(rows, column, values, first.result())
         counts, examples = rows.summary()
         bad = int(rows.bad.sum())
         report = TableReport(name, self.source(name), rows.n, rows.n - bad, bad, counts, examples)
@@ -242,9 +254,7 @@ class _Run:
             q["reason"] = pd.Series(texts, dtype="str")
             self.quarantine[name] = q
         if over:
-            error = TooManyBadRows(_too_many(report, self.settings.max_bad_share))
-            error.report = self.report()  # type: ignore[attr-defined]
-            raise error
+            raise TooManyBadRows(_too_many(report, self.settings.max_bad_share), self.report())
         return ~rows.bad
 
     def report(self) -> ValidationReport:
@@ -397,14 +407,15 @@ def validate(
     for name in ("persons", "events", "offences"):
         if raw.get(name) is None:
             raise RecordsError(f"No {name} table was given; the records need one.")
-    run = _Run(settings, sources)
-    offences = _offences(run, raw["offences"])
-    persons = _persons(run, raw["persons"])
-    events = _events(run, raw["events"], persons, offences)
-    protected = None
-    if raw.get("protected") is not None:
-        protected = _protected(run, raw["protected"], persons)
-    else:
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        run = _Run(settings, sources, pool)
+        offences = _offences(run, raw["offences"])
+        persons = _persons(run, raw["persons"])
+        events = _events(run, raw["events"], persons, offences)
+        protected = None
+        if raw.get("protected") is not None:
+            protected = _protected(run, raw["protected"], persons)
+    if protected is None:
         run.warnings.append(
             "No protected table: the equality audit cannot run. Add protected.csv (person_id, "
             "then characteristics such as sex, ethnicity, religion, disability) to the records."

@@ -10,6 +10,8 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -18,7 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from features.errors import HarmrankError
+from features.errors import HarmrankError, TooManyBadRows
 
 app = typer.Typer(
     add_completion=False,
@@ -71,8 +73,8 @@ def synth(
 ) -> None:
     """Generate a synthetic police-records world (records plus ground truth in truth/)."""
     import pandas as pd
-    from features.synthetic import SyntheticConfig, generate_world, summarise_world
 
+    from features.synthetic import SyntheticConfig, generate_world, summarise_world
     from scoring.config import load_model
     from scoring.io import write_json, write_table
 
@@ -106,15 +108,35 @@ def synth(
 def validate(
     data: Annotated[Path, typer.Argument(help="Records directory (persons, events, offences, protected).")],
     config: Annotated[Path, typer.Option(help="Run configuration (YAML).")] = DEFAULT_CONFIG,
+    quarantine: Annotated[
+        Path | None, typer.Option(help="Also write the quarantined rows to DIR/quarantine/<table>.csv.")
+    ] = None,
 ) -> None:
     """Check a records directory against the data contract and report what would be quarantined."""
     from scoring.config import load_config
-    from scoring.records import load_records, validation_table
+    from scoring.records import load_records, validation_table, write_quarantine
 
     cfg = load_config(config)
-    with console.status(f"Validating {data}"):
+    with console.status(f"Validating {data}"), _keep_rejected_rows(quarantine):
         _, report = load_records(data, cfg.validation, cfg.offences)
     console.print(validation_table(report))
+    if quarantine is not None:
+        written = write_quarantine(report, quarantine)
+        console.print(f"Quarantined rows: {len(written)} file(s) in {quarantine / 'quarantine'}")
+
+
+@contextmanager
+def _keep_rejected_rows(where: Path | None) -> Iterator[None]:
+    """When a table has too many bad rows, write those found so far to ``where`` before failing."""
+    from scoring.records import write_quarantine
+
+    try:
+        yield
+    except TooManyBadRows as exc:
+        if where is not None and exc.report is not None:
+            write_quarantine(exc.report, where)
+            raise TooManyBadRows(f"{exc}\nThe bad rows found are in {where / 'quarantine'}.") from None
+        raise
 
 
 @app.command()
@@ -139,7 +161,8 @@ def run(
     cfg = load_config(config)
     data_dir = data or cfg.data_dir
     start = time.perf_counter()
-    result = run_monthly(cfg, day, data_dir, RichReporter(console))
+    with _keep_rejected_rows(cfg.runs_dir / f"{day.isoformat()}.rejected"):
+        result = run_monthly(cfg, day, data_dir, RichReporter(console))
     run_dir = write_run(result, cfg, data_dir)
     console.print(validation_table(result.validation))
     top = result.top(10)[LIST_COLUMNS]

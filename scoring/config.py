@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from features.schema import ValidationSettings
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from features.build import FeatureSettings
 from features.errors import ConfigError
 from features.labels import LabelSettings
+from features.schema import ValidationSettings
 from models.train import ModelSettings, TrainingSettings
 
 M = TypeVar("M", bound=BaseModel)

@@ -13,12 +13,12 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
-from features.schema import Records, ValidationReport
 
 from features.build import build_matrix, features_at, model_feature_names, prepare_events
 from features.catalogue import V100_FEATURE
 from features.errors import PipelineError
 from features.labels import build_labels, horizon_end
+from features.schema import Records, ValidationReport
 from models.ranking import rank_order, v100_rank
 from models.train import LightGBMRanker
 from scoring.config import RunConfig

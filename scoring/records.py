@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
+from rich.console import Group
 from rich.table import Table
 
 from features.errors import RecordsError
@@ -239,8 +240,8 @@ def write_quarantine(report: ValidationReport, run_dir: Path) -> dict[str, Path]
     return written
 
 
-def validation_table(report: ValidationReport, reasons_shown: int = 8) -> Table:
-    """A rich table of what was read, kept and quarantined per table, with reasons.
+def validation_table(report: ValidationReport, reasons_shown: int = 8) -> Group:
+    """Rich tables of what was read, kept and quarantined per table, and why rows were quarantined.
 
     Parameters
     ----------
@@ -249,29 +250,32 @@ def validation_table(report: ValidationReport, reasons_shown: int = 8) -> Table:
     reasons_shown : int
         Most reasons listed per table; the rest are summarised as "... more".
     """
-    table = Table(title="Records", title_justify="left")
+    counts = Table(title="Records", title_justify="left")
     for column, justify in (
         ("table", "left"),
         ("file", "left"),
         ("read", "right"),
         ("valid", "right"),
         ("quarantined", "right"),
-        ("reasons", "left"),
     ):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+        counts.add_column(column, justify=justify)  # type: ignore[arg-type]
+    reasons = Table(title="Quarantined rows by reason", title_justify="left")
+    reasons.add_column("table")
+    reasons.add_column("rows", justify="right")
+    reasons.add_column("reason", overflow="fold")
     for t in report.tables:
-        lines = [f"{n:,}  {reason}" for reason, n in list(t.reasons.items())[:reasons_shown]]
-        if len(t.reasons) > reasons_shown:
-            lines.append(f"... {len(t.reasons) - reasons_shown} more reasons")
-        table.add_row(
+        counts.add_row(
             t.table,
-            t.source,
+            Path(t.source).name,
             f"{t.rows_read:,}",
             f"{t.rows_valid:,}",
             f"{t.rows_quarantined:,}" + (f" ({t.bad_share:.2%})" if t.rows_quarantined else ""),
-            "\n".join(lines) or "-",
         )
+        for reason, n in list(t.reasons.items())[:reasons_shown]:
+            reasons.add_row(t.table, f"{n:,}", reason)
+        if len(t.reasons) > reasons_shown:
+            reasons.add_row(t.table, "", f"... {len(t.reasons) - reasons_shown} more reasons")
     if report.warnings:
-        table.caption = "\n".join(f"warning: {w}" for w in report.warnings)
-        table.caption_justify = "left"
-    return table
+        counts.caption = "\n".join(f"warning: {w}" for w in report.warnings)
+        counts.caption_justify = "left"
+    return Group(counts, reasons) if reasons.row_count else Group(counts)

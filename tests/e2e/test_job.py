@@ -31,8 +31,21 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("world")
     result = runner.invoke(
         app,
-        ["synth", "--persons", "6000", "--years", "5", "--seed", "7", "--out", str(out),
-         "--config", str(REPO / "configs" / "synthetic.yaml"), "--offences", str(REPO / "configs" / "offences.csv")],
+        [
+            "synth",
+            "--persons",
+            "6000",
+            "--years",
+            "5",
+            "--seed",
+            "7",
+            "--out",
+            str(out),
+            "--config",
+            str(REPO / "configs" / "synthetic.yaml"),
+            "--offences",
+            str(REPO / "configs" / "offences.csv"),
+        ],
     )
     assert result.exit_code == 0, result.output
     return out
@@ -95,8 +108,19 @@ def test_protected_table_does_not_change_the_list(world: Path, tmp_path: Path) -
 
 
 def test_user_error_is_one_message_without_traceback(tmp_path: Path, capsys, monkeypatch) -> None:
-    monkeypatch.setattr("sys.argv", ["harmrank", "run", "--as-of", AS_OF, "--data", str(tmp_path / "none"),
-                                     "--config", str(REPO / "configs" / "default.yaml")])
+    monkeypatch.setattr(
+        "sys.argv",
+        [
+            "harmrank",
+            "run",
+            "--as-of",
+            AS_OF,
+            "--data",
+            str(tmp_path / "none"),
+            "--config",
+            str(REPO / "configs" / "default.yaml"),
+        ],
+    )
     with pytest.raises(SystemExit) as exit_info:
         main()
     assert exit_info.value.code == 2
@@ -116,3 +140,18 @@ def test_validate_prints_table(world: Path) -> None:
     assert result.exit_code == 0, result.output
     for table in ("persons", "events", "offences", "protected"):
         assert table in result.output
+
+
+def test_too_many_bad_rows_stops_the_run_and_keeps_them(world: Path, tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    config = write_config(tmp_path, runs)
+    config.write_text(config.read_text().replace("max_bad_share: 0.01", "max_bad_share: 0.0001"))
+    result = runner.invoke(app, ["run", "--as-of", AS_OF, "--data", str(world), "--config", str(config)])
+    assert result.exit_code != 0
+    message = str(result.exception)
+    assert "validation.max_bad_share" in message and "events" in message
+    rejected = runs / f"{AS_OF}.rejected" / "quarantine" / "events.csv"
+    assert rejected.is_file()
+    bad = pd.read_csv(rejected)
+    assert {"reason", "source_row"} <= set(bad.columns) and len(bad) > 0
+    assert not (runs / AS_OF).exists()  # no list is published from rejected records

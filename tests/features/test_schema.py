@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import features.validate as validate_module
 from features.contract_doc import contract_markdown
 from features.errors import RecordsError, TooManyBadRows
 from features.schema import (
@@ -505,12 +506,32 @@ def test_too_many_bad_rows_stops_with_a_helpful_message() -> None:
     assert "2  event_type: not a valid event type" in message
     assert "e.g. row 4: event_type 'arest' is not one of" in message
     assert "e.g. row 12: person_id 'P99' is not in persons" in message
-    partial = info.value.report  # type: ignore[attr-defined]
+    partial = info.value.report
     assert len(partial.quarantine["events"]) == 3
     # at the ceiling is still fine
     at = ValidationSettings(today=TODAY, max_bad_share=0.1)
     _, report = validate(raw_tables(events=ev), at, SOURCES)
     assert report.rows_quarantined == 3
+
+
+def test_over_the_ceiling_only_a_sample_of_reasons_is_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(validate_module, "SAMPLE_WHEN_OVER", 2)
+    ev = events()
+    ev["event_type"] = "arest"
+    with pytest.raises(TooManyBadRows) as info:
+        validate(raw_tables(events=ev), ValidationSettings(today=TODAY), SOURCES)
+    partial = info.value.report
+    assert partial.table("events").rows_quarantined == 6
+    assert partial.quarantine["events"]["source_row"].tolist() == [1, 2]
+
+
+def test_validation_leaves_its_input_untouched() -> None:
+    tables = raw_tables()
+    tables["events"].loc[0, "event_type"] = " Arest "
+    before = {k: v.copy() for k, v in tables.items()}
+    validate(tables, LENIENT, SOURCES)
+    for name, frame in tables.items():
+        pd.testing.assert_frame_equal(frame, before[name])
 
 
 def test_settings_are_strict() -> None:
