@@ -1,15 +1,27 @@
 """The LightGBM ranker: trained on past as-of dates, scores the cohort at the run's date.
 
-It shares the small interface of every scorer in harmrank (``fit(X, y)``, ``score(X)``)
-so that backtests can treat the model and the baselines alike.
+It shares the small interface of every scorer in harmrank (``fit(X, y)``, ``score(X)``) so
+that backtests treat the model and the baselines alike. Two objectives:
+
+- ``binary``: the probability of the serious-harm outcome (log-loss);
+- ``lambdarank``: a ranking objective on relevance graded in integer bands of future CCHI
+  harm (see :func:`relevance`). LightGBM caps a query group at 10,000 rows, so each as-of
+  date's cohort is cut into seeded random groups of at most ``query_group_size`` rows.
+
+Either way ``margin`` is the raw score that a calibrator turns into a probability.
 """
 
 from __future__ import annotations
 
+import itertools
+from typing import Literal
+
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+LIGHTGBM_GROUP_CAP = 10_000
 
 
 class ModelSettings(BaseModel):
@@ -17,7 +29,11 @@ class ModelSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    n_estimators: int = Field(300, gt=0, description="Boosting rounds.")
+    objective: Literal["binary", "lambdarank"] = Field("binary", description="Training objective.")
+    n_estimators: int = Field(300, gt=0, description="Most boosting rounds.")
+    early_stopping_rounds: int = Field(
+        30, ge=0, description="Stop when the validation months stop improving for this many rounds (0: off)."
+    )
     learning_rate: float = Field(0.03, gt=0, le=1)
     num_leaves: int = Field(15, ge=2)
     min_child_samples: int = Field(
@@ -26,6 +42,21 @@ class ModelSettings(BaseModel):
     feature_fraction: float = Field(0.9, gt=0, le=1)
     reg_lambda: float = Field(1.0, ge=0)
     threads: int = Field(2, ge=1, description="LightGBM threads; results do not depend on it.")
+    relevance_bands: list[float] = Field(
+        [1, 365, 2555],
+        min_length=1,
+        description="lambdarank: future CCHI days at which relevance steps up by one (0 below the first).",
+    )
+    query_group_size: int = Field(
+        5000, ge=2, le=LIGHTGBM_GROUP_CAP, description="lambdarank: rows per group."
+    )
+
+    @field_validator("relevance_bands")
+    @classmethod
+    def _increasing(cls, bands: list[float]) -> list[float]:
+        if any(b <= a for a, b in itertools.pairwise(bands)):
+            raise ValueError("relevance_bands must increase")
+        return bands
 
 
 class TrainingSettings(BaseModel):
@@ -43,15 +74,36 @@ class TrainingSettings(BaseModel):
     )
 
 
+def relevance(future_harm: np.ndarray, bands: list[float]) -> np.ndarray:
+    """Integer relevance 0..len(bands): how many band thresholds the future CCHI harm reaches."""
+    return np.searchsorted(np.asarray(bands, dtype="float64"), np.asarray(future_harm), side="right")
+
+
+def query_groups(as_of: pd.Series | np.ndarray, size: int, seed: int) -> np.ndarray:
+    """Group id per row: each as-of date's rows cut into seeded random groups of at most ``size`` rows."""
+    dates = pd.Series(np.asarray(as_of))
+    date_code = pd.factorize(dates, sort=True)[0].astype("int64")
+    rng = np.random.default_rng(seed)
+    position = np.empty(len(dates), dtype="int64")
+    for code in np.unique(date_code):
+        rows = np.flatnonzero(date_code == code)
+        position[rows] = rng.permutation(len(rows))
+    return date_code * (LIGHTGBM_GROUP_CAP * 1000) + position // size
+
+
+def _array(values: np.ndarray | pd.Series | None) -> np.ndarray | None:
+    return None if values is None else np.asarray(values)
+
+
 class LightGBMRanker:
-    """Binary LightGBM model of the serious-harm outcome; ``score`` is its probability.
+    """LightGBM model of the serious-harm outcome.
 
     Parameters
     ----------
     settings
-        Model hyper-parameters.
+        Model hyper-parameters and objective.
     seed
-        Seed for every random choice LightGBM makes.
+        Seed for every random choice LightGBM makes and for the query groups.
     """
 
     def __init__(self, settings: ModelSettings, seed: int) -> None:
@@ -60,8 +112,8 @@ class LightGBMRanker:
 
     def _params(self) -> dict[str, object]:
         s = self.settings
-        return {
-            "objective": "binary",
+        params: dict[str, object] = {
+            "objective": s.objective,
             "learning_rate": s.learning_rate,
             "num_leaves": s.num_leaves,
             "min_data_in_leaf": s.min_child_samples,
@@ -73,21 +125,76 @@ class LightGBMRanker:
             "force_row_wise": True,
             "verbosity": -1,
         }
+        if s.objective == "lambdarank":
+            params |= {
+                "metric": "ndcg",
+                "eval_at": [100],
+                "label_gain": list(range(len(s.relevance_bands) + 1)),
+            }
+        else:
+            params["metric"] = "binary_logloss"
+        return params
 
-    def fit(self, X: pd.DataFrame, y: np.ndarray | pd.Series) -> LightGBMRanker:
-        """Train on feature rows ``X`` (numeric columns) and binary outcomes ``y``."""
+    def _dataset(
+        self, X: pd.DataFrame, y: np.ndarray, harm: np.ndarray | None, as_of: np.ndarray | None, **kw: object
+    ) -> lgb.Dataset:
+        values = X.to_numpy(dtype="float64")
+        if self.settings.objective == "binary":
+            return lgb.Dataset(values, label=y.astype("float64"), feature_name=list(X.columns), **kw)
+        if harm is None or as_of is None:
+            raise ValueError("lambdarank needs future harm and as-of dates for every training row")
+        groups = query_groups(as_of, self.settings.query_group_size, self.seed)
+        order = np.argsort(groups, kind="stable")
+        sizes = np.unique(groups[order], return_counts=True)[1]
+        label = relevance(harm[order], self.settings.relevance_bands).astype("float64")
+        return lgb.Dataset(values[order], label=label, group=sizes, feature_name=list(X.columns), **kw)
+
+    def fit(
+        self,
+        X: pd.DataFrame,
+        y: np.ndarray | pd.Series,
+        *,
+        harm: np.ndarray | pd.Series | None = None,
+        as_of: np.ndarray | pd.Series | None = None,
+        valid: tuple[pd.DataFrame, np.ndarray, np.ndarray | None, np.ndarray | None] | None = None,
+    ) -> LightGBMRanker:
+        """Train on feature rows ``X`` (numeric columns) and binary outcomes ``y``.
+
+        Parameters
+        ----------
+        harm, as_of
+            Future CCHI harm (days) and as-of date per row; needed by ``lambdarank``.
+        valid
+            ``(X, y, harm, as_of)`` of later months for early stopping; without it all
+            ``n_estimators`` rounds are used.
+        """
         self.feature_names_ = list(X.columns)
-        data = lgb.Dataset(
-            X.to_numpy(dtype="float64"),
-            label=np.asarray(y, dtype="float64"),
-            feature_name=self.feature_names_,
-            free_raw_data=True,
+        train = self._dataset(X, np.asarray(y), _array(harm), _array(as_of), free_raw_data=True)
+        callbacks, valid_sets = [], []
+        if valid is not None and self.settings.early_stopping_rounds > 0:
+            vx, vy, vh, va = valid
+            valid_sets = [self._dataset(vx, np.asarray(vy), _array(vh), _array(va), reference=train)]
+            callbacks = [lgb.early_stopping(self.settings.early_stopping_rounds, verbose=False)]
+        self.booster_ = lgb.train(
+            self._params(),
+            train,
+            num_boost_round=self.settings.n_estimators,
+            valid_sets=valid_sets,
+            callbacks=callbacks,
         )
-        self.booster_ = lgb.train(self._params(), data, num_boost_round=self.settings.n_estimators)
+        self.best_iteration_ = self.booster_.best_iteration or self.settings.n_estimators
         return self
 
-    def score(self, X: pd.DataFrame) -> np.ndarray:
-        """Probability of the serious-harm outcome for each row of ``X`` (same columns as in fit)."""
+    def _values(self, X: pd.DataFrame) -> np.ndarray:
         if list(X.columns) != self.feature_names_:
             raise ValueError(f"columns {list(X.columns)} differ from training columns {self.feature_names_}")
-        return self.booster_.predict(X.to_numpy(dtype="float64"))
+        return X.to_numpy(dtype="float64")
+
+    def margin(self, X: pd.DataFrame) -> np.ndarray:
+        """Raw score (log-odds for ``binary``), shape (n,); what calibrators and SHAP work on."""
+        return self.booster_.predict(self._values(X), raw_score=True, num_iteration=self.best_iteration_)
+
+    def score(self, X: pd.DataFrame) -> np.ndarray:
+        """Uncalibrated probability for ``binary``; the ranking margin for ``lambdarank``."""
+        margin = self.margin(X)
+        return 1.0 / (1.0 + np.exp(-margin)) if self.settings.objective == "binary" else margin

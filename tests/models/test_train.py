@@ -1,0 +1,86 @@
+"""The LightGBM ranker: determinism, both objectives, query groups under LightGBM's cap."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.train import LIGHTGBM_GROUP_CAP, LightGBMRanker, ModelSettings, query_groups, relevance
+
+
+def panel(n: int = 3000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({"harm": rng.exponential(50, n), "count": rng.poisson(2, n).astype(float)})
+    logit = -3 + 0.02 * X["harm"] + 0.3 * X["count"]
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    harm = np.where(y == 1, rng.choice([365.0, 2555.0], n), rng.choice([0.0, 2.0], n))
+    as_of = np.repeat(pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01"]).to_numpy(), n // 3)
+    return X, y, harm, as_of
+
+
+def test_relevance_bands() -> None:
+    assert list(relevance(np.array([0, 0.5, 1, 364, 365, 2555, 6000]), [1, 365, 2555])) == [
+        0,
+        0,
+        1,
+        1,
+        2,
+        3,
+        3,
+    ]
+
+
+def test_query_groups_respect_size_and_dates() -> None:
+    as_of = np.repeat(np.array(["2024-01-01", "2024-02-01"], dtype="datetime64[ns]"), [12_001, 50])
+    groups = query_groups(as_of, 5000, seed=1)
+    sizes = pd.Series(groups).value_counts()
+    assert sizes.max() <= 5000 < LIGHTGBM_GROUP_CAP
+    assert len(sizes) == 3 + 1  # 12,001 rows -> 3 groups; 50 rows -> 1
+    frame = pd.DataFrame({"g": groups, "d": as_of})
+    assert (frame.groupby("g")["d"].nunique() == 1).all()  # a group never mixes dates
+    assert (query_groups(as_of, 5000, seed=1) == groups).all()
+
+
+@pytest.mark.parametrize("objective", ["binary", "lambdarank"])
+def test_fit_is_deterministic_and_ranks_risk(objective: str) -> None:
+    X, y, harm, as_of = panel()
+    settings = ModelSettings(objective=objective, n_estimators=60, min_child_samples=20)
+    first = LightGBMRanker(settings, seed=3).fit(X, y, harm=harm, as_of=as_of)
+    second = LightGBMRanker(settings, seed=3).fit(X, y, harm=harm, as_of=as_of)
+    assert np.array_equal(first.margin(X), second.margin(X))
+    score = first.score(X)
+    top = np.argsort(-score, kind="stable")[:300]
+    assert y[top].mean() > 2 * y.mean()
+    if objective == "binary":
+        assert ((score >= 0) & (score <= 1)).all()
+
+
+def test_threads_do_not_change_the_model() -> None:
+    X, y, _, _ = panel()
+    one = LightGBMRanker(ModelSettings(n_estimators=40, threads=1), seed=3).fit(X, y)
+    two = LightGBMRanker(ModelSettings(n_estimators=40, threads=2), seed=3).fit(X, y)
+    assert np.array_equal(one.margin(X), two.margin(X))
+
+
+def test_early_stopping_uses_validation_rows() -> None:
+    X, y, _, _ = panel()
+    vX, vy, vh, va = panel(seed=9)
+    settings = ModelSettings(
+        n_estimators=400, learning_rate=0.3, early_stopping_rounds=5, min_child_samples=5
+    )
+    model = LightGBMRanker(settings, seed=3).fit(X, y, valid=(vX, vy, vh, va))
+    assert 0 < model.best_iteration_ < 400
+
+
+def test_lambdarank_needs_harm() -> None:
+    X, y, _, _ = panel()
+    with pytest.raises(ValueError, match="lambdarank needs future harm"):
+        LightGBMRanker(ModelSettings(objective="lambdarank"), seed=1).fit(X, y)
+
+
+def test_scoring_refuses_other_columns() -> None:
+    X, y, _, _ = panel()
+    model = LightGBMRanker(ModelSettings(n_estimators=5), seed=1).fit(X, y)
+    with pytest.raises(ValueError, match="differ from training columns"):
+        model.score(X[["count", "harm"]])
