@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import argparse
 import resource
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import pandas as pd
 
-from features.synthetic import SyntheticConfig, generate_world, summarise_world
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the package features, not its sibling script bench/features.py
+
+from features.synthetic import SyntheticConfig, generate_world, summarise_world  # noqa: E402
+
 FIGURES = (
     "top5_share",
     "top10_share",

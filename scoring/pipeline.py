@@ -66,12 +66,8 @@ def _train(
     config: RunConfig,
     reporter: Reporter,
 ) -> tuple[LightGBMRanker, dict[str, object]]:
-    with reporter.stage("Building training features", total=len(dates)) as advance:
-        frames = []
-        for d in dates:
-            frames.append(build_matrix(events, records.persons, [d], config.features))
-            advance(1)
-        matrix = pd.concat(frames, ignore_index=True)
+    with reporter.stage("Building training features"):
+        matrix = build_matrix(events, records.persons, dates, config.features)
     with reporter.stage("Labelling training rows"):
         labels = build_labels(matrix[["person_id", "as_of"]], events, config.label, observed_until=as_of)
     if not labels["labelled"].all():
