@@ -33,6 +33,7 @@ from models.splits import Split
 from models.train import LightGBMRanker, ModelSettings
 
 KEYS = ["person_id", "as_of"]
+PROBABILITY = "__probability"  # suffix of a candidate's calibrated-probability column
 
 
 @dataclass
@@ -147,7 +148,7 @@ def backtest(
             seconds[candidate.name] += time.perf_counter() - start
             predicted = fitted.predict(test[list(features)])
             out[candidate.name] = predicted["margin"].to_numpy()
-            out[f"{candidate.name}__probability"] = predicted["probability"].to_numpy()
+            out[f"{candidate.name}{PROBABILITY}"] = predicted["probability"].to_numpy()
         for name, scorer in baselines.items():
             scorer.fit(train, train[label_col].to_numpy())
             out[name] = scorer.score(test)
@@ -157,7 +158,7 @@ def backtest(
     predictions = pd.concat(frames, ignore_index=True)
     names = [c.name for c in candidates]
     score_cols = {name: name for name in [*names, *baselines]}
-    score_cols |= {f"{n}__probability": f"{n}__probability" for n in names}
+    score_cols |= {f"{n}{PROBABILITY}": f"{n}{PROBABILITY}" for n in names}
     result = evaluate(
         predictions,
         score_cols,
@@ -166,12 +167,12 @@ def backtest(
         label_col=label_col,
         harm_col=harm_col,
         v100_col=v100_col,
-        probabilistic=[f"{n}__probability" for n in names],
+        probabilistic=[f"{n}{PROBABILITY}" for n in names],
         decimals=decimals,
     )
     chosen = select_model(result, selection, candidates=names)
     reports = {
-        n: calibration_report(predictions[f"{n}__probability"].to_numpy(), predictions[label_col].to_numpy())
+        n: calibration_report(predictions[f"{n}{PROBABILITY}"].to_numpy(), predictions[label_col].to_numpy())
         for n in names
     }
     return BacktestResult(splits, predictions, result, chosen, reports, seconds)

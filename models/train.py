@@ -91,6 +91,11 @@ def query_groups(as_of: pd.Series | np.ndarray, size: int, seed: int) -> np.ndar
     return date_code * (LIGHTGBM_GROUP_CAP * 1000) + position // size
 
 
+def _inputs(X: pd.DataFrame) -> pd.DataFrame:
+    """Model inputs: categorical columns kept (LightGBM's native handling), the rest as float64."""
+    return X.apply(lambda col: col if isinstance(col.dtype, pd.CategoricalDtype) else col.astype("float64"))
+
+
 def _array(values: np.ndarray | pd.Series | None) -> np.ndarray | None:
     return None if values is None else np.asarray(values)
 
@@ -138,16 +143,16 @@ class LightGBMRanker:
     def _dataset(
         self, X: pd.DataFrame, y: np.ndarray, harm: np.ndarray | None, as_of: np.ndarray | None, **kw: object
     ) -> lgb.Dataset:
-        values = X.to_numpy(dtype="float64")
+        values = _inputs(X)
         if self.settings.objective == "binary":
-            return lgb.Dataset(values, label=y.astype("float64"), feature_name=list(X.columns), **kw)
+            return lgb.Dataset(values, label=y.astype("float64"), **kw)
         if harm is None or as_of is None:
             raise ValueError("lambdarank needs future harm and as-of dates for every training row")
         groups = query_groups(as_of, self.settings.query_group_size, self.seed)
         order = np.argsort(groups, kind="stable")
         sizes = np.unique(groups[order], return_counts=True)[1]
         label = relevance(harm[order], self.settings.relevance_bands).astype("float64")
-        return lgb.Dataset(values[order], label=label, group=sizes, feature_name=list(X.columns), **kw)
+        return lgb.Dataset(values.iloc[order], label=label, group=sizes, **kw)
 
     def fit(
         self,
@@ -185,10 +190,10 @@ class LightGBMRanker:
         self.best_iteration_ = self.booster_.best_iteration or self.settings.n_estimators
         return self
 
-    def _values(self, X: pd.DataFrame) -> np.ndarray:
+    def _values(self, X: pd.DataFrame) -> pd.DataFrame:
         if list(X.columns) != self.feature_names_:
             raise ValueError(f"columns {list(X.columns)} differ from training columns {self.feature_names_}")
-        return X.to_numpy(dtype="float64")
+        return _inputs(X)
 
     def margin(self, X: pd.DataFrame) -> np.ndarray:
         """Raw score (log-odds for ``binary``), shape (n,); what calibrators and SHAP work on."""

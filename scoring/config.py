@@ -17,6 +17,7 @@ from features.build import FeatureSettings
 from features.errors import ConfigError
 from features.labels import LabelSettings
 from features.schema import ValidationSettings
+from models.settings import BacktestSettings
 from models.train import ModelSettings, TrainingSettings
 
 M = TypeVar("M", bound=BaseModel)
@@ -50,6 +51,7 @@ class RunConfig(BaseModel):
     label: LabelSettings = LabelSettings()
     training: TrainingSettings = TrainingSettings()
     model: ModelSettings = ModelSettings()
+    backtest: BacktestSettings = BacktestSettings()
     output: OutputSettings = OutputSettings()
 
 
