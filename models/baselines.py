@@ -22,6 +22,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from features.catalogue import V100_FEATURE
 from features.errors import PipelineError
 
 Bands = tuple[tuple[float, int], ...]
@@ -245,3 +246,23 @@ class LogisticBaseline:
     def coefficients(self) -> pd.Series:
         """Coefficient per standardised input (log-odds per standard deviation)."""
         return pd.Series(self.pipeline_[-1].coef_[0], index=self.feature_names_)
+
+
+def history_baselines(use_age: bool, seed: int) -> dict[str, Scorer]:
+    """The baselines every backtest of the event engine's matrix reports, keyed by display name.
+
+    ``v100`` ranks by CCHI days alleged in the last 365 days (the Met's list); ``rfg`` by the
+    recency-frequency-gravity points above; ``logistic`` is the OGRS-like regression (with age
+    only when the ``use_age`` policy switch is on).
+    """
+    return {
+        "v100": V100Scorer(V100_FEATURE),
+        "rfg": RFGScorer("days_since_last_offence", "suspect_count_365d", V100_FEATURE),
+        "logistic": LogisticBaseline(
+            count_cols=["suspect_count_365d", "suspect_count_all", "arrest_count_365d"],
+            offences_col="suspect_count_all",
+            career_days_col="days_since_first_offence",
+            age_col="age" if use_age else None,
+            seed=seed,
+        ),
+    }

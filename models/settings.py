@@ -15,6 +15,9 @@ class BacktestSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    enabled: bool = Field(
+        True, description="Backtest every run; the winning objective is the one the list is scored with."
+    )
     objectives: list[Literal["binary", "lambdarank"]] = Field(
         ["binary", "lambdarank"], min_length=1, description="LightGBM objectives that compete."
     )

@@ -60,7 +60,7 @@ class ModelSettings(BaseModel):
 
 
 class TrainingSettings(BaseModel):
-    """Which past as-of dates the model learns from."""
+    """Guards on the production fit (which months it uses is set by ``backtest.splits``)."""
 
     model_config = ConfigDict(extra="forbid")
 

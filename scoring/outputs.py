@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+from scoring.backtesting import metrics_document
 from scoring.config import RunConfig
 from scoring.io import atomic_directory, sha256, write_json, write_table
 from scoring.pipeline import RunResult
@@ -27,7 +28,7 @@ PACKAGES = (
     "pydantic",
 )
 
-LIST_COLUMNS = ["rank", "person_id", "score", "v100_score", "v100_rank"]
+LIST_COLUMNS = ["rank", "person_id", "score", "probability", "model_score", "v100_score", "v100_rank"]
 
 ADVISORY = (
     "Advisory only. This list prioritises people for review; it does not justify any action "
@@ -89,6 +90,11 @@ def write_run(result: RunResult, config: RunConfig, data_dir: Path) -> Path:
         write_table(top.reset_index(drop=True), staging / "top100.parquet")
         write_table(result.ranked[LIST_COLUMNS].reset_index(drop=True), staging / "scores.parquet")
         write_quarantine(result.validation, staging)
+        if result.backtest is not None:
+            write_json(
+                metrics_document(result.backtest, result.notes, str(data_dir)), staging / "metrics.json"
+            )
+            write_table(result.backtest.predictions, staging / "backtest_predictions.parquet")
         write_json(manifest(result, config, data_dir), staging / "manifest.json")
     return target
 
@@ -97,7 +103,7 @@ def summary_rows(result: RunResult, k: int) -> list[tuple[str, str]]:
     """Key figures for the closing summary table."""
     top = result.top(k)
     overlap = int((top["v100_rank"] <= k).sum())
-    return [
+    rows = [
         ("as-of date", result.as_of.date().isoformat()),
         ("records read", f"{sum(t.rows_read for t in result.validation.tables):,}"),
         ("rows quarantined", f"{sum(t.rows_quarantined for t in result.validation.tables):,}"),
@@ -105,5 +111,13 @@ def summary_rows(result: RunResult, k: int) -> list[tuple[str, str]]:
         ("cohort scored", f"{result.training['cohort_size']:,}"),
         ("list length", f"{len(top):,}"),
         (f"also in the V100 top {k}", f"{overlap:,}"),
-        ("highest score", f"{top['score'].iloc[0]:.4f}" if len(top) else "-"),
+        ("highest probability", f"{top['probability'].iloc[0]:.4f}" if len(top) else "-"),
+        ("model objective", str(result.training["objective"])),
     ]
+    if result.backtest is not None:
+        value = result.backtest.evaluation.value
+        chosen = result.backtest.selection.chosen
+        for metric in ("precision", "harm_captured"):
+            model, v100 = value(chosen, metric, k=k), value("v100", metric, k=k)
+            rows.append((f"backtest {metric}@{k}: model / V100", f"{model:.3f} / {v100:.3f}"))
+    return rows

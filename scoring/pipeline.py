@@ -1,8 +1,9 @@
-"""The monthly job: records -> point-in-time features -> labels -> model -> top-k list.
+"""The monthly job: records -> point-in-time features -> labels -> backtest -> model -> top-k list.
 
-The whole run is point in time: nothing recorded on or after the as-of date is read
-into features, labels or training, so re-running a past date reproduces what could
-have been known then.
+The whole run is point in time: nothing recorded on or after the as-of date is read into
+features, labels or training, so re-running a past date reproduces what could have been
+known then. One feature panel is built for every monthly as-of date the run needs; the
+backtest and the production model are both fitted on it.
 """
 
 from __future__ import annotations
@@ -12,15 +13,18 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from features.build import build_matrix, features_at, model_feature_names, prepare_events
+from features.build import build_matrix, model_feature_names, prepare_events
 from features.catalogue import V100_FEATURE
 from features.errors import PipelineError
 from features.labels import build_labels, horizon_end
 from features.schema import Records, ValidationReport
+from models.backtest import BacktestResult, Candidate, FittedModel, backtest, fit_model
+from models.baselines import history_baselines
 from models.ranking import rank_order, v100_rank
-from models.train import LightGBMRanker
+from models.splits import Split, temporal_splits
 from scoring.config import RunConfig
 from scoring.progress import QuietReporter, Reporter
 from scoring.records import load_records
@@ -37,6 +41,10 @@ class RunResult:
     validation: ValidationReport
     ranked: pd.DataFrame
     training: dict[str, object]
+    model: FittedModel
+    features: list[str]
+    current: pd.DataFrame
+    backtest: BacktestResult | None = None
     notes: list[str] = field(default_factory=list)
 
     def top(self, k: int) -> pd.DataFrame:
@@ -44,54 +52,89 @@ class RunResult:
         return self.ranked.head(k)
 
 
-def training_dates(as_of: pd.Timestamp, config: RunConfig, data_start: pd.Timestamp) -> list[pd.Timestamp]:
-    """Monthly as-of dates whose label horizon ends on or before ``as_of``, oldest first.
+def labelled_dates(as_of: pd.Timestamp, config: RunConfig, data_start: pd.Timestamp) -> list[pd.Timestamp]:
+    """Monthly as-of dates the run learns from, oldest first.
 
-    Dates whose cohort look-back reaches before the first record are dropped: their
-    history would look shorter than it was.
+    Each has its whole label horizon before ``as_of`` and a full cohort look-back after the
+    first record (an earlier date's history would look shorter than it was). Only as many
+    months are kept as the production fit and, when enabled, the backtest can use.
     """
+    s = config.backtest.splits
+    needed = s.history_months + s.validation_months + s.calibration_months + s.gap_months
+    if config.backtest.enabled:
+        needed += s.test_months + config.label.horizon_months
     latest = as_of - pd.DateOffset(months=config.label.horizon_months)
-    dates = [latest - pd.DateOffset(months=m) for m in range(config.training.history_months)]
+    dates = [latest - pd.DateOffset(months=m) for m in range(needed)]
     earliest_allowed = data_start + pd.Timedelta(days=config.features.cohort_lookback_days)
     kept = sorted(d for d in dates if d >= earliest_allowed)
     assert all(horizon_end(d, config.label) <= as_of for d in kept)
     return kept
 
 
-def _train(
-    events: pd.DataFrame,
-    records: Records,
-    dates: list[pd.Timestamp],
-    as_of: pd.Timestamp,
-    config: RunConfig,
-    reporter: Reporter,
-) -> tuple[LightGBMRanker, dict[str, object]]:
-    with reporter.stage("Building training features"):
-        matrix = build_matrix(events, records.persons, dates, config.features)
-    with reporter.stage("Labelling training rows"):
-        labels = build_labels(matrix[["person_id", "as_of"]], events, config.label, observed_until=as_of)
-    if not labels["labelled"].all():
+def production_split(dates: list[pd.Timestamp], as_of: pd.Timestamp, config: RunConfig) -> Split:
+    """The split whose test date is the run's as-of date: the latest months train, validate, calibrate."""
+    settings = config.backtest.splits.model_copy(update={"test_months": 1})
+    return temporal_splits([*dates, as_of], config.label.horizon_months, settings)[-1]
+
+
+def _panel(
+    events: pd.DataFrame, records: Records, dates: list[pd.Timestamp], as_of: pd.Timestamp, config: RunConfig
+) -> pd.DataFrame:
+    matrix = build_matrix(events, records.persons, [*dates, as_of], config.features)
+    labels = build_labels(matrix[["person_id", "as_of"]], events, config.label, observed_until=as_of)
+    matrix["label"] = labels["label"].to_numpy()
+    matrix["future_harm"] = labels["future_harm"].to_numpy()
+    matrix["labelled"] = labels["labelled"].to_numpy()
+    if not matrix.loc[matrix["as_of"] < as_of, "labelled"].all():
         raise PipelineError("internal: a training row has an unobserved label horizon")
-    y = labels["label"].astype("int8").to_numpy()
-    positives = int(y.sum())
+    return matrix
+
+
+def _check_positives(training: pd.DataFrame, config: RunConfig) -> None:
+    positives = int(training["label"].sum())
     if positives < config.training.min_positives:
+        first, last = training["as_of"].min().date(), training["as_of"].max().date()
         raise PipelineError(
-            f"only {positives} serious-harm outcomes in the training months "
-            f"{dates[0].date()}..{dates[-1].date()}; training needs at least "
-            f"{config.training.min_positives} (training.min_positives). Give more history "
-            "(training.history_months), a longer extract, or a lower label.min_harm_days."
+            f"only {positives} serious-harm outcomes in the learning months {first}..{last}; the model "
+            f"needs at least {config.training.min_positives} (training.min_positives). Give a longer "
+            "extract, more months (backtest.splits.history_months) or a lower label.min_harm_days."
         )
-    names = model_feature_names(config.features)
-    with reporter.stage("Training LightGBM"):
-        model = LightGBMRanker(config.model, seed=config.seed).fit(matrix[names], y)
-    summary = {
-        "as_of_dates": [d.date().isoformat() for d in dates],
-        "rows": len(matrix),
-        "positives": positives,
-        "base_rate": round(positives / max(len(matrix), 1), 6),
-        "features": names,
-    }
-    return model, summary
+
+
+def _candidates(config: RunConfig) -> list[Candidate]:
+    return [
+        Candidate(f"lightgbm_{objective}", config.model.model_copy(update={"objective": objective}))
+        for objective in config.backtest.objectives
+    ]
+
+
+def _backtest(
+    matrix: pd.DataFrame, names: list[str], config: RunConfig, notes: list[str]
+) -> BacktestResult | None:
+    """Backtest candidates and baselines on the labelled months; None (and a note) when too few."""
+    labelled = matrix[matrix["labelled"]].reset_index(drop=True)
+    labelled["label"] = labelled["label"].astype("int8")
+    try:
+        splits = temporal_splits(
+            labelled["as_of"].unique(), config.label.horizon_months, config.backtest.splits
+        )
+    except PipelineError as exc:
+        notes.append(f"backtest skipped, and the configured model used as it is: {exc}")
+        log.warning(notes[-1])
+        return None
+    return backtest(
+        labelled,
+        names,
+        splits,
+        _candidates(config),
+        history_baselines(config.features.use_age, config.seed),
+        seed=config.seed,
+        evaluation=config.backtest.evaluation,
+        selection=config.backtest.selection,
+        v100_col=V100_FEATURE,
+        calibration=config.backtest.calibration,
+        decimals=config.output.score_decimals,
+    )
 
 
 def run_monthly(
@@ -110,29 +153,68 @@ def run_monthly(
             "choose a later --as-of or check the events file's recorded_date column"
         )
     data_start = events["occurred_date"].min()
-    dates = training_dates(as_of_ts, config, data_start)
+    dates = labelled_dates(as_of_ts, config, data_start)
     if not dates:
         raise PipelineError(
-            f"the records start on {data_start.date()}, too late to train for {as_of}: a training date needs "
+            f"the records start on {data_start.date()}, too late to train for {as_of}: a learning date needs "
             f"{config.features.cohort_lookback_days} days of history before it and a "
             f"{config.label.horizon_months}-month outcome window after it, all before the as-of date."
         )
-    model, training = _train(events, records, dates, as_of_ts, config, reporter)
+    with reporter.stage(f"Building features for {len(dates) + 1} monthly as-of dates"):
+        matrix = _panel(events, records, dates, as_of_ts, config)
+    current = matrix[matrix["as_of"] == as_of_ts].reset_index(drop=True)
+    if current.empty:
+        raise PipelineError(
+            f"nobody was named as suspect in the {config.features.cohort_lookback_days} "
+            f"days before {as_of}; there is no one to rank"
+        )
+    names = model_feature_names(config.features)
+    result_backtest, chosen, notes = None, config.model, []
+    if config.backtest.enabled:
+        with reporter.stage("Backtesting models and baselines"):
+            result_backtest = _backtest(matrix, names, config, notes)
+    if result_backtest is not None:
+        winner = result_backtest.selection.chosen
+        chosen = next(c.settings for c in _candidates(config) if c.name == winner)
+    split = production_split(dates, as_of_ts, config)
+    rows = np.concatenate([split.indices(matrix["as_of"])[p] for p in ("train", "validation", "calibration")])
+    _check_positives(matrix.iloc[rows], config)
+    with reporter.stage(f"Training LightGBM ({chosen.objective}) and calibrating"):
+        fitted = fit_model(matrix, split, names, chosen, config.seed, calibration=config.backtest.calibration)
     with reporter.stage("Scoring the cohort"):
-        current = features_at(events, records.persons, as_of_ts, config.features)
-        if current.empty:
-            raise PipelineError(
-                f"nobody was named as suspect in the {config.features.cohort_lookback_days} "
-                f"days before {as_of}; there is no one to rank"
-            )
+        predicted = fitted.predict(current[names])
         scored = pd.DataFrame(
             {
                 "person_id": current["person_id"],
-                "score": model.score(current[model.feature_names_]),
+                "probability": predicted["probability"].to_numpy(),
+                "model_score": predicted["margin"].to_numpy(),
                 "v100_score": current[V100_FEATURE],
             }
         )
+        scored.insert(1, "score", scored["probability"])  # the ranking score: calibrated probability
         scored["v100_rank"] = v100_rank(scored, "v100_score")
-        ranked = rank_order(scored, "score", "v100_score", config.output.score_decimals)
-    training["cohort_size"] = len(current)
-    return RunResult(as_of=as_of_ts, records=records, validation=validation, ranked=ranked, training=training)
+        decimals = config.output.score_decimals
+        ranked = rank_order(scored, "score", "v100_score", decimals, secondary="model_score")
+        ranked[["probability", "model_score"]] = ranked[["probability", "model_score"]].round(decimals)
+    training = {
+        "objective": chosen.objective,
+        "train_dates": [d.date().isoformat() for d in split.train],
+        "validation_dates": [d.date().isoformat() for d in split.validation],
+        "calibration_dates": [d.date().isoformat() for d in split.calibration],
+        "rows": len(rows),
+        "positives": int(matrix.iloc[rows]["label"].sum()),
+        "best_iteration": int(fitted.ranker.best_iteration_),
+        "features": names,
+        "cohort_size": len(current),
+    }
+    return RunResult(
+        as_of=as_of_ts,
+        records=records,
+        validation=validation,
+        ranked=ranked,
+        training=training,
+        model=fitted,
+        features=names,
+        current=current,
+        backtest=result_backtest,
+    )

@@ -63,7 +63,15 @@ def run_job(world: Path, tmp: Path, name: str) -> Path:
 def test_job_writes_list_and_manifest(world: Path, tmp_path: Path) -> None:
     run_dir = run_job(world, tmp_path, "runs")
     top = pd.read_csv(run_dir / "top100.csv", dtype={"person_id": str})
-    assert list(top.columns) == ["rank", "person_id", "score", "v100_score", "v100_rank"]
+    assert list(top.columns) == [
+        "rank",
+        "person_id",
+        "score",
+        "probability",
+        "model_score",
+        "v100_score",
+        "v100_rank",
+    ]
     assert len(top) == 100 and list(top["rank"]) == list(range(1, 101))
     assert top["person_id"].is_unique
     assert top["score"].is_monotonic_decreasing
