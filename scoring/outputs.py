@@ -8,11 +8,13 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+from models.importance import shap_importance
 from scoring.backtesting import metrics_document
 from scoring.config import RunConfig
 from scoring.io import atomic_directory, sha256, write_json, write_table
 from scoring.pipeline import RunResult
 from scoring.records import write_quarantine
+from scoring.report_model import render_model_report
 
 PACKAGES = (
     "harmrank",
@@ -29,6 +31,8 @@ PACKAGES = (
 )
 
 LIST_COLUMNS = ["rank", "person_id", "score", "probability", "model_score", "v100_score", "v100_rank"]
+
+BASELINE_NAMES = {"v100": "V100 list", "rfg": "RFG matrix", "logistic": "Logistic (OGRS-like)"}
 
 ADVISORY = (
     "Advisory only. This list prioritises people for review; it does not justify any action "
@@ -95,6 +99,17 @@ def write_run(result: RunResult, config: RunConfig, data_dir: Path) -> Path:
                 metrics_document(result.backtest, result.notes, str(data_dir)), staging / "metrics.json"
             )
             write_table(result.backtest.predictions, staging / "backtest_predictions.parquet")
+            importance = shap_importance(
+                result.model.ranker, result.current[result.features], seed=config.seed
+            )
+            page = render_model_report(
+                result.backtest,
+                as_of=result.as_of.date().isoformat(),
+                importance=importance,
+                notes=result.notes,
+                baseline_names=BASELINE_NAMES,
+            )
+            (staging / "model.html").write_text(page, encoding="utf-8")
         write_json(manifest(result, config, data_dir), staging / "manifest.json")
     return target
 

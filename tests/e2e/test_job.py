@@ -21,6 +21,14 @@ def write_config(tmp: Path, runs: Path) -> Path:
     text = (REPO / "configs" / "default.yaml").read_text()
     text = text.replace("runs_dir: runs", f"runs_dir: {runs}")
     text = text.replace("offences: configs/offences.csv", f"offences: {REPO / 'configs' / 'offences.csv'}")
+    # a lighter backtest than the default's, to keep the suite within minutes
+    for old, new in (
+        ("test_months: 12", "test_months: 3"),
+        ("n_boot: 300", "n_boot: 50"),
+        ("n_estimators: 300", "n_estimators: 60"),
+    ):
+        assert old in text
+        text = text.replace(old, new)
     path = tmp / "config.yaml"
     path.write_text(text)
     return path
@@ -36,7 +44,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "--persons",
             "6000",
             "--years",
-            "5",
+            "7",
             "--seed",
             "7",
             "--out",
@@ -86,6 +94,10 @@ def test_job_writes_list_and_manifest(world: Path, tmp_path: Path) -> None:
     quarantined = sum(v["rows_quarantined"] for v in manifest["inputs"].values())
     assert quarantined > 0  # the synthetic world carries a few broken rows
     assert (run_dir / "quarantine" / "events.csv").is_file()
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert {"v100", "rfg", "logistic"} <= set(metrics["models"])
+    page = (run_dir / "model.html").read_text()
+    assert "<svg" in page and "V100" in page and "https://" not in page
 
 
 def test_same_inputs_give_byte_identical_list(world: Path, tmp_path: Path) -> None:
@@ -93,6 +105,7 @@ def test_same_inputs_give_byte_identical_list(world: Path, tmp_path: Path) -> No
     second = run_job(world, tmp_path, "b")
     assert (first / "top100.csv").read_bytes() == (second / "top100.csv").read_bytes()
     assert (first / "scores.parquet").read_bytes() == (second / "scores.parquet").read_bytes()
+    assert (first / "model.html").read_bytes() == (second / "model.html").read_bytes()
 
 
 def test_truth_is_never_read(world: Path, tmp_path: Path) -> None:
