@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from features.schema import EVENT_TYPES  # the record's event-type code is its index here
 from features.synthetic_population import (
     DAYS_PER_YEAR,
     Population,
@@ -25,18 +26,6 @@ from features.synthetic_population import (
 if TYPE_CHECKING:
     from features.synthetic import SyntheticConfig
 
-EVENT_TYPES = (
-    "crime_suspect",
-    "crime_victim",
-    "witness",
-    "arrest",
-    "charge",
-    "conviction",
-    "intelligence",
-    "stop_search",
-    "order",
-    "incident",
-)
 REF_KINDS = ("CRIME", "ARR", "CHG", "CRT", "INT", "STOP", "ORD", "INC")
 COLUMNS = ("type", "person", "occ", "rec", "k", "victim", "domestic", "weapon", "crime", "ref")
 DTYPES = (np.uint8, np.int32, np.int32, np.int32, np.int16, np.int32, bool, bool, np.int32, np.uint8)
