@@ -21,10 +21,11 @@ from features.catalogue import V100_FEATURE
 from features.errors import PipelineError
 from features.labels import build_labels, horizon_end
 from features.schema import Records, ValidationReport
-from models.backtest import BacktestResult, Candidate, FittedModel, backtest, fit_model
+from models.backtest import BacktestResult, FittedModel, backtest, fit_model
 from models.baselines import history_baselines
 from models.ranking import rank_order, v100_rank
 from models.splits import Split, temporal_splits
+from scoring.backtesting import candidates
 from scoring.config import RunConfig
 from scoring.progress import QuietReporter, Reporter
 from scoring.records import load_records
@@ -101,13 +102,6 @@ def _check_positives(training: pd.DataFrame, config: RunConfig) -> None:
         )
 
 
-def _candidates(config: RunConfig) -> list[Candidate]:
-    return [
-        Candidate(f"lightgbm_{objective}", config.model.model_copy(update={"objective": objective}))
-        for objective in config.backtest.objectives
-    ]
-
-
 def _backtest(
     matrix: pd.DataFrame, names: list[str], config: RunConfig, notes: list[str]
 ) -> BacktestResult | None:
@@ -126,7 +120,7 @@ def _backtest(
         labelled,
         names,
         splits,
-        _candidates(config),
+        candidates(config, has_harm=True),
         history_baselines(config.features.use_age, config.seed),
         seed=config.seed,
         evaluation=config.backtest.evaluation,
@@ -175,7 +169,7 @@ def run_monthly(
             result_backtest = _backtest(matrix, names, config, notes)
     if result_backtest is not None:
         winner = result_backtest.selection.chosen
-        chosen = next(c.settings for c in _candidates(config) if c.name == winner)
+        chosen = next(c.settings for c in candidates(config, has_harm=True) if c.name == winner)
     split = production_split(dates, as_of_ts, config)
     rows = np.concatenate([split.indices(matrix["as_of"])[p] for p in ("train", "validation", "calibration")])
     _check_positives(matrix.iloc[rows], config)

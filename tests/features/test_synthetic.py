@@ -12,33 +12,12 @@ import yaml
 from scipy import stats
 
 from features.errors import RecordsError
+from features.schema import EVENT_TYPES, TABLES
 from features.synthetic import SyntheticConfig, World, generate_world, oracle_risk, summarise_world
 
 ROOT = Path(__file__).resolve().parents[2]
-EVENT_TYPES = {
-    "crime_suspect",
-    "crime_victim",
-    "witness",
-    "arrest",
-    "charge",
-    "conviction",
-    "intelligence",
-    "stop_search",
-    "order",
-    "incident",
-}
-EVENT_COLUMNS = [
-    "event_id",
-    "person_id",
-    "event_type",
-    "offence_code",
-    "occurred_date",
-    "recorded_date",
-    "victim_id",
-    "domestic",
-    "weapon",
-    "source_ref",
-]
+#: The synthetic events must follow the records contract exactly.
+EVENT_COLUMNS = [column.name for column in TABLES["events"].columns]
 SMALL = {"persons": 20_000, "years": 4}
 
 
@@ -107,7 +86,7 @@ def test_records_follow_the_data_contract(world: World, offences: pd.DataFrame) 
         assert ev[col].dtype == "datetime64[ns]", col
         assert (ev[col].dropna() == ev[col].dropna().dt.normalize()).all()
     assert ev["domestic"].dtype == bool and ev["weapon"].dtype == bool
-    assert ev["event_id"].is_unique and set(ev["event_type"]) == EVENT_TYPES
+    assert ev["event_id"].is_unique and set(ev["event_type"]) == set(EVENT_TYPES)
     assert ev["source_ref"].str.match(r"^(CRIME|ARR|CHG|CRT|INT|STOP|ORD|INC)/20\d\d/\d{7}$").all()
     bad = ev["event_id"].isin(world.truth["bad_rows"]["event_id"])
     good = ev[~bad]
