@@ -8,7 +8,7 @@ WORLD  ?= data/world
 export OMP_WAIT_POLICY ?= PASSIVE
 export MLFLOW_DISABLE_TELEMETRY ?= true
 
-.PHONY: demo test lint install install-dev world clean
+.PHONY: demo test lint install install-dev world browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,14 @@ world: $(VENV)/.installed
 demo: world
 	$(BIN)/harmrank run --as-of $(AS_OF) --data $(WORLD) --config configs/default.yaml
 
-test: $(VENV)/.installed-dev
+# Headless Chromium for the page checks (Debian packages; needs root or sudo, once per machine).
+browser:
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 || \
+	  { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q chromium chromium-driver >/dev/null; }; }
+
+test: $(VENV)/.installed-dev browser
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed-dev

@@ -29,11 +29,13 @@ from models.evaluate import (
     evaluate,
     select_model,
 )
+from models.expected_harm import HarmGivenOutcome
 from models.splits import Split
 from models.train import LightGBMRanker, ModelSettings
 
 KEYS = ["person_id", "as_of"]
 PROBABILITY = "__probability"  # suffix of a candidate's calibrated-probability column
+EXPECTED_HARM = "__expected_harm"  # suffix of a candidate's expected-harm column
 
 
 @dataclass
@@ -52,13 +54,25 @@ class FittedModel:
     calibrator: Calibrator
     train_dates: tuple[pd.Timestamp, ...]
     calibration_dates: tuple[pd.Timestamp, ...]
+    harm_model: HarmGivenOutcome | None = None
 
     def predict(self, X: pd.DataFrame) -> pd.DataFrame:
-        """``margin`` (ranking score) and calibrated ``probability`` per row of ``X``."""
+        """``margin`` (ranking score), calibrated ``probability`` and its band (``probability_lo``,
+        ``probability_hi``) per row of ``X``; with a harm model also ``expected_harm`` (CCHI days)."""
         margin = self.ranker.margin(X)
-        return pd.DataFrame(
-            {"margin": margin, "probability": self.calibrator.transform(margin)}, index=X.index
+        lo, hi = self.calibrator.band(margin)
+        out = pd.DataFrame(
+            {
+                "margin": margin,
+                "probability": self.calibrator.transform(margin),
+                "probability_lo": lo,
+                "probability_hi": hi,
+            },
+            index=X.index,
         )
+        if self.harm_model is not None:
+            out["expected_harm"] = out["probability"].to_numpy() * self.harm_model.predict(X)
+        return out
 
 
 @dataclass
@@ -83,9 +97,11 @@ def fit_model(
     label_col: str = "label",
     harm_col: str = "future_harm",
     calibration: str = "isotonic",
+    expected_harm: bool = False,
 ) -> FittedModel:
     """Fit a ranker on a split's training rows (early stopping on its validation rows) and a
-    calibrator on its calibration rows; the test rows are never touched."""
+    calibrator on its calibration rows; the test rows are never touched. With ``expected_harm``
+    also a :class:`~models.expected_harm.HarmGivenOutcome` on the training rows."""
     parts = split.indices(matrix["as_of"])
 
     def rows(part: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
@@ -98,7 +114,8 @@ def fit_model(
     ranker = LightGBMRanker(settings, seed).fit(X, y, harm=harm, as_of=as_of, valid=valid)
     cX, cy, _, _ = rows("calibration") if len(parts["calibration"]) else rows("train")
     calibrator = Calibrator(calibration, scores_are="margin").fit(ranker.margin(cX), cy)
-    return FittedModel(ranker, calibrator, split.train, split.calibration)
+    harm_model = HarmGivenOutcome(settings, seed).fit(X, harm, y) if expected_harm else None
+    return FittedModel(ranker, calibrator, split.train, split.calibration, harm_model)
 
 
 def backtest(
@@ -116,6 +133,7 @@ def backtest(
     v100_col: str | None = None,
     calibration: str = "isotonic",
     decimals: int = 6,
+    expected_harm: bool = False,
 ) -> BacktestResult:
     """Score every candidate and baseline on every split's test rows, then evaluate and select.
 
@@ -125,6 +143,9 @@ def backtest(
         Labelled rows: person_id, as_of, ``features``, ``label_col`` (0/1), ``harm_col`` (CCHI days).
     baselines
         Name -> scorer; fitted on each split's training rows (most learn nothing).
+    expected_harm
+        Also rank each candidate by expected harm (column ``<name>__expected_harm``), evaluated
+        beside it; selection still chooses among the candidates' own rankings.
     """
     frames, seconds = [], {c.name: 0.0 for c in candidates}
     for split in splits:
@@ -144,11 +165,14 @@ def backtest(
                 label_col=label_col,
                 harm_col=harm_col,
                 calibration=calibration,
+                expected_harm=expected_harm,
             )
             seconds[candidate.name] += time.perf_counter() - start
             predicted = fitted.predict(test[list(features)])
             out[candidate.name] = predicted["margin"].to_numpy()
             out[f"{candidate.name}{PROBABILITY}"] = predicted["probability"].to_numpy()
+            if expected_harm:
+                out[f"{candidate.name}{EXPECTED_HARM}"] = predicted["expected_harm"].to_numpy()
         for name, scorer in baselines.items():
             scorer.fit(train, train[label_col].to_numpy())
             out[name] = scorer.score(test)
@@ -159,6 +183,8 @@ def backtest(
     names = [c.name for c in candidates]
     score_cols = {name: name for name in [*names, *baselines]}
     score_cols |= {f"{n}{PROBABILITY}": f"{n}{PROBABILITY}" for n in names}
+    if expected_harm:
+        score_cols |= {f"{n}{EXPECTED_HARM}": f"{n}{EXPECTED_HARM}" for n in names}
     result = evaluate(
         predictions,
         score_cols,

@@ -101,11 +101,17 @@ class Calibrator:
     scores_are
         ``probability`` (in [0, 1]; Platt works on its logit) or ``margin`` (any real number,
         such as LightGBM's raw score; Platt works on it directly).
+    band_rows
+        Calibration rows per band bin: :meth:`band` is the 95% Wilson interval of the observed rate
+        among the ``band_rows`` calibration rows whose scores are nearest in rank.
     """
 
-    def __init__(self, method: Method = "isotonic", scores_are: ScoreKind = "probability") -> None:
+    def __init__(
+        self, method: Method = "isotonic", scores_are: ScoreKind = "probability", band_rows: int = 200
+    ) -> None:
         self.method = method
         self.scores_are = scores_are
+        self.band_rows = band_rows
 
     def _input(self, scores: np.ndarray | pd.Series) -> np.ndarray:
         s = np.asarray(scores, dtype="float64")
@@ -130,7 +136,31 @@ class Calibrator:
             n_pos = t.sum()
             smoothed = np.where(t == 1, (n_pos + 1) / (n_pos + 2), 1 / (len(t) - n_pos + 2))
             self.slope_, self.intercept_ = fit_logistic_1d(self._platt_x(s), smoothed)
+        self._fit_bands(s, t)
         return self
+
+    def _fit_bands(self, s: np.ndarray, t: np.ndarray) -> None:
+        """Consecutive equal-count bins of the sorted calibration scores (the last bin takes the rest)."""
+        order = np.argsort(s, kind="stable")
+        size = max(1, min(self.band_rows, len(s)))
+        starts = np.arange(0, len(s), size)
+        if len(starts) > 1 and len(s) - starts[-1] < size:
+            starts = starts[:-1]  # fold a short last bin into the one before
+        self.band_edges_ = s[order][starts[1:]]
+        self.band_n_ = np.diff(np.append(starts, len(s))).astype("int64")
+        self.band_positives_ = np.add.reduceat(t[order], starts).astype("int64")
+
+    def band(self, scores: np.ndarray | pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        """Interval band (lo, hi), each shape (n,), for ``scores``.
+
+        The 95% Wilson interval of the observed outcome rate among the calibration rows in the
+        score's bin (``band_rows`` rows nearest in rank). It says how precisely the calibration
+        months pin down the probability of people with such scores.
+        """
+        s = self._input(scores)
+        which = np.searchsorted(self.band_edges_, s, side="right")
+        lo, hi = _wilson(self.band_positives_[which].astype(float), self.band_n_[which].astype(float))
+        return np.clip(lo, 0.0, 1.0), np.clip(hi, 0.0, 1.0)
 
     def transform(self, scores: np.ndarray | pd.Series) -> np.ndarray:
         """Calibrated probabilities, shape (n,), for ``scores`` of the kind fitted on."""

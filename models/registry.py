@@ -232,6 +232,12 @@ def calibrator_to_dict(calibrator: Calibrator) -> dict[str, object]:
         "scores_are": calibrator.scores_are,
         "n": int(calibrator.n_),
         "base_rate": float(calibrator.base_rate_),
+        "band": {
+            "rows": int(calibrator.band_rows),
+            "edges": calibrator.band_edges_.tolist(),
+            "n": calibrator.band_n_.tolist(),
+            "positives": calibrator.band_positives_.tolist(),
+        },
     }
     if calibrator.method == "isotonic":
         iso = calibrator.isotonic_
@@ -252,8 +258,12 @@ def calibrator_from_dict(state: Mapping[str, Any]) -> Calibrator:
     """The calibrator that :func:`calibrator_to_dict` wrote."""
     if state.get("format") != "harmrank.calibrator/1":
         raise PipelineError(f"unknown calibrator format {state.get('format')!r}; log the model again")
-    calibrator = Calibrator(state["method"], state["scores_are"])
+    band = state["band"]
+    calibrator = Calibrator(state["method"], state["scores_are"], band_rows=int(band["rows"]))
     calibrator.n_, calibrator.base_rate_ = int(state["n"]), float(state["base_rate"])
+    calibrator.band_edges_ = np.asarray(band["edges"], dtype="float64")
+    calibrator.band_n_ = np.asarray(band["n"], dtype="int64")
+    calibrator.band_positives_ = np.asarray(band["positives"], dtype="int64")
     if calibrator.method == "isotonic":
         saved = state["isotonic"]
         iso = IsotonicRegression(**saved["params"])
@@ -292,6 +302,7 @@ def log_run(
     artifacts: list[Path],
     tags: dict[str, str],
     model_name: str | None = None,
+    extra_metrics: Mapping[str, float] | None = None,
 ) -> str | None:
     """Log one monthly run; returns its run id, or None when tracking is disabled.
 
@@ -311,6 +322,8 @@ def log_run(
     model_name
         Which model of ``metrics`` the booster is (the backtest's choice); by default the only
         ``lightgbm*`` model in the table.
+    extra_metrics
+        Further pooled figures by name (such as the equality audit's), logged as they are.
     """
     if not settings.enabled:
         return None
@@ -319,7 +332,7 @@ def log_run(
         raise PipelineError(f"report files to log are missing: {missing}; write them before logging")
     model = _headline_model(metrics, model_name)
     mlflow, client = _connect(settings)
-    from mlflow.entities import Param, RunTag
+    from mlflow.entities import Metric, Param, RunTag
 
     experiment_id = _experiment_id(client, settings)
     run_tags = {**tags, "harmrank.as_of": as_of, MODEL_TAG: model}
@@ -332,6 +345,8 @@ def log_run(
         for i in range(0, len(batch), _PARAMS_PER_BATCH):
             client.log_batch(run_id, params=batch[i : i + _PARAMS_PER_BATCH])
         batch = metric_entities(metrics, now_ms)
+        extras = sorted((extra_metrics or {}).items())
+        batch += [Metric(_key(k), float(v), now_ms, 0) for k, v in extras if math.isfinite(float(v))]
         for i in range(0, len(batch), _METRICS_PER_BATCH):
             client.log_batch(run_id, metrics=batch[i : i + _METRICS_PER_BATCH])
         with warnings.catch_warnings():  # mlflow.pyfunc warns about its own type hints on first import

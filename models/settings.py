@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from models.evaluate import EvaluationSettings, SelectionSettings
 from models.splits import SplitSettings
+from models.train import ModelSettings
 
 
 class BacktestSettings(BaseModel):
@@ -24,6 +25,24 @@ class BacktestSettings(BaseModel):
     calibration: Literal["isotonic", "sigmoid"] = Field(
         "isotonic", description="Calibration fitted on months after training."
     )
+    search: list[dict[str, float | int]] = Field(
+        [],
+        description="A small hyper-parameter search: each entry overrides model settings (for example "
+        "{num_leaves: 31}) and competes, per objective, beside the configured model.",
+    )
     splits: SplitSettings = SplitSettings()
     evaluation: EvaluationSettings = EvaluationSettings(n_boot=300, monthly_intervals=False)
     selection: SelectionSettings = SelectionSettings()
+
+    @field_validator("search")
+    @classmethod
+    def _known_settings(cls, search: list[dict[str, float | int]]) -> list[dict[str, float | int]]:
+        tunable = set(ModelSettings.model_fields) - {"objective", "threads", "relevance_bands"}
+        for entry in search:
+            unknown = sorted(set(entry) - tunable)
+            if unknown or not entry:
+                raise ValueError(
+                    f"search entry {entry} must override some of: {', '.join(sorted(tunable))}"
+                    + (f" (unknown: {', '.join(unknown)})" if unknown else "")
+                )
+        return search

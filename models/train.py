@@ -199,6 +199,22 @@ class LightGBMRanker:
         self.best_iteration_ = self.booster_.best_iteration or self.settings.n_estimators
         return self
 
+    @classmethod
+    def from_booster(cls, booster: lgb.Booster, seed: int) -> LightGBMRanker:
+        """A fitted ranker around a saved booster, such as the registry's champion.
+
+        The objective is read from the booster; every saved round is used (a booster saved after
+        early stopping holds only the rounds up to its best iteration).
+        """
+        objective = str(booster.params.get("objective", "binary"))
+        if objective not in ("binary", "lambdarank"):
+            raise ValueError(f"a harmrank booster has objective binary or lambdarank, not {objective!r}")
+        ranker = cls(ModelSettings(objective=objective), seed)
+        ranker.booster_ = booster
+        ranker.feature_names_ = list(booster.feature_name())
+        ranker.best_iteration_ = booster.current_iteration()
+        return ranker
+
     def _values(self, X: pd.DataFrame) -> pd.DataFrame:
         if list(X.columns) != self.feature_names_:
             raise ValueError(f"columns {list(X.columns)} differ from training columns {self.feature_names_}")

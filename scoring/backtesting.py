@@ -43,15 +43,25 @@ def make_splits(prepared: PreparedMatrix, horizon_months: int, config: RunConfig
     return temporal_splits(dates, horizon_months, settings)
 
 
+def _suffix(overrides: dict[str, float | int]) -> str:
+    return "".join(f"_{key}{value:g}" for key, value in sorted(overrides.items()))
+
+
 def candidates(config: RunConfig, has_harm: bool) -> list[Candidate]:
-    """One LightGBM candidate per objective (lambdarank needs a harm column to grade relevance)."""
+    """LightGBM candidates: per objective, the configured model and each entry of the search.
+
+    Lambdarank needs a harm column to grade relevance. A search entry's name carries its
+    overrides, e.g. ``lightgbm_binary_num_leaves31``.
+    """
     out = []
     for objective in config.backtest.objectives:
         if objective == "lambdarank" and not has_harm:
             continue
-        out.append(
-            Candidate(f"lightgbm_{objective}", config.model.model_copy(update={"objective": objective}))
-        )
+        for overrides in [{}, *config.backtest.search]:
+            settings = config.model.model_validate(
+                config.model.model_dump() | dict(overrides) | {"objective": objective}
+            )
+            out.append(Candidate(f"lightgbm_{objective}{_suffix(overrides)}", settings))
     return out
 
 

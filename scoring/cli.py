@@ -1,4 +1,4 @@
-"""The `harmrank` command line: synth, validate, run.
+"""The `harmrank` command line: synth, validate, run, backtest, splits, promote, review, status.
 
 User errors (bad records, bad config, bad options) print one message and exit with
 status 2; only bugs show a traceback.
@@ -14,13 +14,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from features.errors import HarmrankError, TooManyBadRows
+from features.errors import HarmrankError, PipelineError, TooManyBadRows
+
+if TYPE_CHECKING:  # the heavy modules load inside the commands that need them
+    import pandas as pd
+
+    from scoring.config import RunConfig
+    from scoring.pipeline import RunResult
+    from scoring.tracking import Tracked
 
 app = typer.Typer(
     add_completion=False,
@@ -164,6 +171,7 @@ def run(
     with _keep_rejected_rows(cfg.runs_dir / f"{day.isoformat()}.rejected"):
         result = run_monthly(cfg, day, data_dir, RichReporter(console))
     run_dir = write_run(result, cfg, data_dir)
+    tracked = _track(result, cfg, run_dir)
     console.print(validation_table(result.validation))
     top = result.top(10)[LIST_COLUMNS]
     table = Table(title="Top 10 (of the full list in top100.csv)")
@@ -176,6 +184,103 @@ def run(
     console.print(_table("Run summary", rows))
     console.print(f"[bold]{ADVISORY}[/bold]")
     console.print(f"List: {run_dir / 'top100.csv'}\nManifest: {run_dir / 'manifest.json'}")
+    if tracked is not None:
+        registered = f", registered as version {tracked.version} (alias candidate)" if tracked.version else ""
+        console.print(f"MLflow run {tracked.run_id}{registered}; `harmrank promote` checks it against V100.")
+
+
+def _track(result: RunResult, cfg: RunConfig, run_dir: Path) -> Tracked | None:
+    from scoring.io import write_json
+    from scoring.tracking import track_run
+
+    with console.status("Logging to MLflow"):
+        tracked = track_run(result, cfg, run_dir)
+    if tracked is not None:  # beside the run, not in it: the run's own files stay byte-identical
+        write_json(
+            {"run_id": tracked.run_id, "registered_version": tracked.version, "uri": cfg.tracking.uri},
+            run_dir / "mlflow.json",
+        )
+    return tracked
+
+
+@app.command()
+def promote(
+    config: Annotated[Path, typer.Option(help="Run configuration (YAML): where the registry is.")] = (
+        DEFAULT_CONFIG
+    ),
+    version: Annotated[
+        int | None, typer.Option(help="Registered version to promote (default: the candidate).")
+    ] = None,
+) -> None:
+    """Make the candidate the champion if it beats V100 on precision@100 and harm captured@100.
+
+    Exits 1 with the reasons when the model is refused.
+    """
+    from models.registry import promote as promote_version
+    from scoring.config import load_config
+
+    cfg = load_config(config)
+    with console.status("Checking the candidate"):
+        outcome = promote_version(cfg.tracking, version)
+    colour = "green" if outcome.promoted else "red"
+    verdict = "promoted to champion" if outcome.promoted else "refused"
+    console.print(f"[bold {colour}]Version {outcome.version}: {verdict}[/bold {colour}]")
+    for reason in outcome.reasons:
+        console.print(f"  - {reason}")
+    console.print(f"Rule: {outcome.rule}")
+    if not outcome.promoted:
+        raise typer.Exit(1)
+
+
+@app.command()
+def splits(
+    as_of: Annotated[str, typer.Option("--as-of", help="The run's as-of date, YYYY-MM-DD.")],
+    config: Annotated[Path, typer.Option(help="Run configuration (YAML).")] = DEFAULT_CONFIG,
+    data: Annotated[
+        Path | None, typer.Option(help="Records directory (default: data_dir in the config).")
+    ] = None,
+) -> None:
+    """Print the backtest's split table and this run's own training split, without training."""
+    import pandas as pd
+
+    from models.splits import split_table
+    from scoring.config import load_config
+    from scoring.pipeline import plan_splits
+    from scoring.records import load_records
+
+    day = _parse_date(as_of, "--as-of")
+    cfg = load_config(config)
+    with console.status("Reading records"):
+        records, _ = load_records(data or cfg.data_dir, cfg.validation, cfg.offences)
+    known = records.events[records.events["recorded_date"] < pd.Timestamp(day)]
+    if known.empty:
+        raise PipelineError(f"no event was recorded before {day}; choose a later --as-of")
+    backtest_splits, production, skipped = plan_splits(pd.Timestamp(day), cfg, known["occurred_date"].min())
+    if backtest_splits:
+        title = f"Backtest: {len(backtest_splits)} test months"
+        console.print(_frame_table(split_table(backtest_splits), title))
+        months = ", ".join(s.test.date().isoformat() for s in backtest_splits)
+        console.print(f"Test months: {months}")
+    else:
+        console.print(f"[yellow]No backtest:[/yellow] {skipped}")
+    if production is not None:
+        console.print(_frame_table(split_table([production]), f"This run's model (scores {day})"))
+    console.print(
+        "Rule: a split trains only on as-of dates whose whole label horizon ends on or before its "
+        "test date; early stopping and calibration use later dates than training."
+    )
+
+
+def _frame_table(frame: pd.DataFrame, title: str) -> Table:
+    """A rich table of ``frame``, leaving out columns with no value in any row."""
+    frame = frame.loc[:, [c for c in frame.columns if frame[c].map(lambda v: v not in (None, "")).any()]]
+    frame = frame.rename(columns=lambda c: str(c).replace("_from", " from").replace("_to", " to"))
+    table = Table(title=title)
+    for col in frame.columns:
+        table.add_column(str(col), justify="right")
+    for row in frame.itertuples(index=False):
+        table.add_row(*["" if v is None or v != v else str(v) for v in row])
+    return table
 
 
 def _columns(values: list[str] | None) -> list[str]:

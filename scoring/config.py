@@ -8,7 +8,7 @@ file, the key and what would be valid.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -17,6 +17,7 @@ from features.build import FeatureSettings
 from features.errors import ConfigError
 from features.labels import LabelSettings
 from features.schema import ValidationSettings
+from models.registry import TrackingSettings
 from models.settings import BacktestSettings
 from models.train import ModelSettings, TrainingSettings
 
@@ -31,6 +32,26 @@ class OutputSettings(BaseModel):
     k: int = Field(100, gt=0, description="Length of the list.")
     score_decimals: int = Field(
         6, ge=1, le=12, description="Scores are rounded to this many decimals before ranking and writing."
+    )
+
+
+class ScoringSettings(BaseModel):
+    """Which model scores the list, by what, and where reviews are recorded."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    retrain: bool = Field(
+        False,
+        description="Train a new model every run. False: score with the registry's champion when "
+        "one exists (and train only when none does).",
+    )
+    rank_by: Literal["probability", "expected_harm"] = Field(
+        "probability",
+        description="Ranking score: calibrated probability of the outcome, or expected harm "
+        "(probability x expected CCHI days given the outcome).",
+    )
+    review_log: Path = Field(
+        Path("data/reviews.sqlite"), description="Append-only log of officers' review decisions."
     )
 
 
@@ -53,6 +74,8 @@ class RunConfig(BaseModel):
     model: ModelSettings = ModelSettings()
     backtest: BacktestSettings = BacktestSettings()
     output: OutputSettings = OutputSettings()
+    scoring: ScoringSettings = ScoringSettings()
+    tracking: TrackingSettings = TrackingSettings()
 
 
 def _valid_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:

@@ -30,7 +30,17 @@ PACKAGES = (
     "pydantic",
 )
 
-LIST_COLUMNS = ["rank", "person_id", "score", "probability", "model_score", "v100_score", "v100_rank"]
+LIST_COLUMNS = [
+    "rank",
+    "person_id",
+    "score",
+    "probability",
+    "probability_lo",
+    "probability_hi",
+    "model_score",
+    "v100_score",
+    "v100_rank",
+]
 
 BASELINE_NAMES = {"v100": "V100 list", "rfg": "RFG matrix", "logistic": "Logistic (OGRS-like)"}
 

@@ -23,8 +23,11 @@ from features.labels import build_labels, horizon_end
 from features.schema import Records, ValidationReport
 from models.backtest import BacktestResult, FittedModel, backtest, fit_model
 from models.baselines import history_baselines
+from models.calibrate import Calibrator
+from models.expected_harm import HarmGivenOutcome
 from models.ranking import rank_order, v100_rank
 from models.splits import Split, temporal_splits
+from models.train import LightGBMRanker
 from scoring.backtesting import candidates
 from scoring.config import RunConfig
 from scoring.progress import QuietReporter, Reporter
@@ -47,6 +50,8 @@ class RunResult:
     current: pd.DataFrame
     backtest: BacktestResult | None = None
     notes: list[str] = field(default_factory=list)
+    model_source: str = "trained"
+    champion_version: int | None = None
 
     def top(self, k: int) -> pd.DataFrame:
         """The first ``k`` rows of the ranked cohort."""
@@ -76,6 +81,26 @@ def production_split(dates: list[pd.Timestamp], as_of: pd.Timestamp, config: Run
     """The split whose test date is the run's as-of date: the latest months train, validate, calibrate."""
     settings = config.backtest.splits.model_copy(update={"test_months": 1})
     return temporal_splits([*dates, as_of], config.label.horizon_months, settings)[-1]
+
+
+def plan_splits(
+    as_of: pd.Timestamp, config: RunConfig, data_start: pd.Timestamp
+) -> tuple[list[Split], Split | None, str | None]:
+    """The backtest's splits, this run's own (production) split, and why the backtest would be skipped.
+
+    The same dates and rules :func:`run_monthly` uses; ``harmrank splits`` prints them.
+    """
+    dates = labelled_dates(as_of, config, data_start)
+    if not dates:
+        return [], None, "no learning date: the records start too late for this as-of date"
+    production = production_split(dates, as_of, config)
+    if not config.backtest.enabled:
+        return [], production, "backtest.enabled is false"
+    try:
+        splits = temporal_splits(dates, config.label.horizon_months, config.backtest.splits)
+    except PipelineError as exc:
+        return [], production, str(exc)
+    return splits, production, None
 
 
 def _panel(
@@ -128,7 +153,30 @@ def _backtest(
         v100_col=V100_FEATURE,
         calibration=config.backtest.calibration,
         decimals=config.output.score_decimals,
+        expected_harm=config.scoring.rank_by == "expected_harm",
     )
+
+
+def _champion(config: RunConfig, names: list[str]) -> tuple[LightGBMRanker, Calibrator, int] | None:
+    """The registry's champion as a ranker, or None when there is none (or retraining is asked for)."""
+    if config.scoring.retrain or not config.tracking.enabled:
+        return None
+    from models.registry import load_champion
+
+    loaded = load_champion(config.tracking)
+    if loaded is None:
+        return None
+    booster, calibrator, version = loaded
+    ranker = LightGBMRanker.from_booster(booster, config.seed)
+    if ranker.feature_names_ != names:
+        missing = sorted(set(names) - set(ranker.feature_names_))
+        extra = sorted(set(ranker.feature_names_) - set(names))
+        raise PipelineError(
+            f"the champion (version {version} of '{config.tracking.registered_model}') was trained on "
+            f"other features than this config builds (missing from it: {missing[:5]}, not built now: "
+            f"{extra[:5]}). Set scoring.retrain: true to train a new model, then promote it."
+        )
+    return ranker, calibrator, version
 
 
 def run_monthly(
@@ -163,7 +211,8 @@ def run_monthly(
             f"days before {as_of}; there is no one to rank"
         )
     names = model_feature_names(config.features)
-    result_backtest, chosen, notes = None, config.model, []
+    notes: list[str] = []
+    result_backtest, chosen = None, config.model
     if config.backtest.enabled:
         with reporter.stage("Backtesting models and baselines"):
             result_backtest = _backtest(matrix, names, config, notes)
@@ -173,24 +222,34 @@ def run_monthly(
     split = production_split(dates, as_of_ts, config)
     rows = np.concatenate([split.indices(matrix["as_of"])[p] for p in ("train", "validation", "calibration")])
     _check_positives(matrix.iloc[rows], config)
-    with reporter.stage(f"Training LightGBM ({chosen.objective}) and calibrating"):
-        fitted = fit_model(matrix, split, names, chosen, config.seed, calibration=config.backtest.calibration)
+    expected_harm = config.scoring.rank_by == "expected_harm"
+    champion = _champion(config, names)
+    if champion is not None:
+        ranker, calibrator, version = champion
+        fitted = FittedModel(ranker, calibrator, (), ())
+        chosen = ranker.settings
+        notes.append(f"scored with the champion, version {version}; no model was trained (scoring.retrain)")
+        if expected_harm:
+            train = matrix.iloc[split.indices(matrix["as_of"])["train"]]
+            harm_model = HarmGivenOutcome(config.model, config.seed)
+            fitted.harm_model = harm_model.fit(train[names], train["future_harm"], train["label"])
+    else:
+        with reporter.stage(f"Training LightGBM ({chosen.objective}) and calibrating"):
+            fitted = fit_model(
+                matrix,
+                split,
+                names,
+                chosen,
+                config.seed,
+                calibration=config.backtest.calibration,
+                expected_harm=expected_harm,
+            )
     with reporter.stage("Scoring the cohort"):
-        predicted = fitted.predict(current[names])
-        scored = pd.DataFrame(
-            {
-                "person_id": current["person_id"],
-                "probability": predicted["probability"].to_numpy(),
-                "model_score": predicted["margin"].to_numpy(),
-                "v100_score": current[V100_FEATURE],
-            }
-        )
-        scored.insert(1, "score", scored["probability"])  # the ranking score: calibrated probability
-        scored["v100_rank"] = v100_rank(scored, "v100_score")
-        decimals = config.output.score_decimals
-        ranked = rank_order(scored, "score", "v100_score", decimals, secondary="model_score")
-        ranked[["probability", "model_score"]] = ranked[["probability", "model_score"]].round(decimals)
+        ranked = _score(current, fitted, names, config)
     training = {
+        "model_source": "champion" if champion else "trained",
+        "champion_version": champion[2] if champion else None,
+        "rank_by": config.scoring.rank_by,
         "objective": chosen.objective,
         "train_dates": [d.date().isoformat() for d in split.train],
         "validation_dates": [d.date().isoformat() for d in split.validation],
@@ -198,6 +257,7 @@ def run_monthly(
         "rows": len(rows),
         "positives": int(matrix.iloc[rows]["label"].sum()),
         "best_iteration": int(fitted.ranker.best_iteration_),
+        "calibration_band_rows": fitted.calibrator.band_rows,
         "features": names,
         "cohort_size": len(current),
     }
@@ -211,4 +271,30 @@ def run_monthly(
         features=names,
         current=current,
         backtest=result_backtest,
+        notes=notes,
+        model_source="champion" if champion else "trained",
+        champion_version=champion[2] if champion else None,
     )
+
+
+def _score(current: pd.DataFrame, fitted: FittedModel, names: list[str], config: RunConfig) -> pd.DataFrame:
+    """The whole cohort ranked: the list order, ties broken by the raw score, V100, then person_id."""
+    predicted = fitted.predict(current[names])
+    scored = pd.DataFrame(
+        {
+            "person_id": current["person_id"],
+            "probability": predicted["probability"].to_numpy(),
+            "probability_lo": predicted["probability_lo"].to_numpy(),
+            "probability_hi": predicted["probability_hi"].to_numpy(),
+            "model_score": predicted["margin"].to_numpy(),
+            "v100_score": current[V100_FEATURE],
+        }
+    )
+    by = "expected_harm" if config.scoring.rank_by == "expected_harm" else "probability"
+    scored.insert(1, "score", predicted[by].to_numpy())
+    scored["v100_rank"] = v100_rank(scored, "v100_score")
+    decimals = config.output.score_decimals
+    ranked = rank_order(scored, "score", "v100_score", decimals, secondary="model_score")
+    rounded = ["probability", "probability_lo", "probability_hi", "model_score"]
+    ranked[rounded] = ranked[rounded].round(decimals)
+    return ranked

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from scoring.cli import app, main
@@ -17,20 +18,23 @@ AS_OF = "2026-11-01"
 runner = CliRunner()
 
 
-def write_config(tmp: Path, runs: Path) -> Path:
-    text = (REPO / "configs" / "default.yaml").read_text()
-    text = text.replace("runs_dir: runs", f"runs_dir: {runs}")
-    text = text.replace("offences: configs/offences.csv", f"offences: {REPO / 'configs' / 'offences.csv'}")
-    # a lighter backtest than the default's, to keep the suite within minutes
-    for old, new in (
-        ("test_months: 12", "test_months: 3"),
-        ("n_boot: 300", "n_boot: 50"),
-        ("n_estimators: 300", "n_estimators: 60"),
-    ):
-        assert old in text
-        text = text.replace(old, new)
+def write_config(tmp: Path, runs: Path, *, tracking: bool = False) -> Path:
+    """The default config with a lighter backtest (to keep the suite within minutes), writing into ``tmp``."""
+    data = yaml.safe_load((REPO / "configs" / "default.yaml").read_text())
+    data["runs_dir"] = str(runs)
+    data["offences"] = str(REPO / "configs" / "offences.csv")
+    data["backtest"]["splits"]["test_months"] = 3
+    data["backtest"]["evaluation"]["n_boot"] = 50
+    data["model"]["n_estimators"] = 60
+    data["scoring"]["review_log"] = str(tmp / "reviews.sqlite")
+    store = tmp / f"{runs.name}-mlflow"
+    data["tracking"] |= {
+        "enabled": tracking,
+        "uri": f"sqlite:///{store / 'mlflow.db'}",
+        "artifact_dir": str(store / "artifacts"),
+    }
     path = tmp / "config.yaml"
-    path.write_text(text)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
 
 
@@ -59,9 +63,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def run_job(world: Path, tmp: Path, name: str) -> Path:
+def run_job(world: Path, tmp: Path, name: str, *, tracking: bool = False) -> Path:
     runs = tmp / name
-    config = write_config(tmp, runs)
+    config = write_config(tmp, runs, tracking=tracking)
     result = runner.invoke(app, ["run", "--as-of", AS_OF, "--data", str(world), "--config", str(config)])
     assert result.exit_code == 0, result.output
     assert "top100.csv" in result.output
@@ -76,6 +80,8 @@ def test_job_writes_list_and_manifest(world: Path, tmp_path: Path) -> None:
         "person_id",
         "score",
         "probability",
+        "probability_lo",
+        "probability_hi",
         "model_score",
         "v100_score",
         "v100_rank",
@@ -167,6 +173,7 @@ def test_too_many_bad_rows_stops_the_run_and_keeps_them(world: Path, tmp_path: P
     runs = tmp_path / "runs"
     config = write_config(tmp_path, runs)
     config.write_text(config.read_text().replace("max_bad_share: 0.01", "max_bad_share: 0.0001"))
+    assert "max_bad_share: 0.0001" in config.read_text()
     result = runner.invoke(app, ["run", "--as-of", AS_OF, "--data", str(world), "--config", str(config)])
     assert result.exit_code != 0
     message = str(result.exception)
@@ -176,3 +183,46 @@ def test_too_many_bad_rows_stops_the_run_and_keeps_them(world: Path, tmp_path: P
     bad = pd.read_csv(rejected)
     assert {"reason", "source_row"} <= set(bad.columns) and len(bad) > 0
     assert not (runs / AS_OF).exists()  # no list is published from rejected records
+
+
+def test_run_is_logged_registered_and_the_champion_reproduces_its_list(world: Path, tmp_path: Path) -> None:
+    from mlflow import MlflowClient
+
+    from scoring.config import load_config
+
+    first = run_job(world, tmp_path, "tracked", tracking=True)
+    tracked = json.loads((first / "mlflow.json").read_text())
+    assert tracked["registered_version"] == 1
+    cfg = load_config(tmp_path / "config.yaml")
+    client = MlflowClient(cfg.tracking.tracking_uri())
+    logged = client.get_run(tracked["run_id"])
+    chosen = json.loads((first / "metrics.json").read_text())["selection"]["chosen"]
+    assert logged.data.tags["harmrank.model"] == chosen
+    assert 0 < logged.data.metrics[f"{chosen}.precision_at_100"] <= 1
+    assert "v100.harm_captured_at_100" in logged.data.metrics
+    reports = {a.path for a in client.list_artifacts(tracked["run_id"], "reports")}
+    assert {"reports/model.html", "reports/metrics.json", "reports/manifest.json"} <= reports
+    assert not any("top100" in path for path in reports)  # personal data stays in the run directory
+    version = client.get_model_version_by_alias("harmrank", "candidate")
+    assert int(version.version) == 1
+
+    promoted = runner.invoke(app, ["promote", "--config", str(tmp_path / "config.yaml")])
+    assert promoted.exit_code in (0, 1), promoted.output
+    assert "V100" in promoted.output
+    client.set_registered_model_alias("harmrank", "champion", "1")  # whatever the rule said
+    first_list = (first / "top100.csv").read_bytes()
+
+    again = run_job(world, tmp_path, "tracked", tracking=True)
+    manifest = json.loads((again / "manifest.json").read_text())
+    assert manifest["training"]["model_source"] == "champion"
+    assert manifest["training"]["champion_version"] == 1
+    assert json.loads((again / "mlflow.json").read_text())["registered_version"] is None
+    assert (again / "top100.csv").read_bytes() == first_list  # the registry round trip is exact
+
+
+def test_splits_command_prints_the_split_table(world: Path, tmp_path: Path) -> None:
+    config = write_config(tmp_path, tmp_path / "runs")
+    result = runner.invoke(app, ["splits", "--as-of", AS_OF, "--data", str(world), "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "Backtest: 3 test months" in result.output
+    assert "2025-11-01" in result.output  # the last backtest test month: a year before the as-of date

@@ -99,3 +99,31 @@ def test_bad_calibration_input_is_refused() -> None:
         Calibrator().fit(np.array([0.1, 0.2]), np.array([0, 0]))
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         Calibrator("sigmoid").fit(np.array([-1.0, 2.0]), np.array([0, 1]))
+
+
+def test_band_is_the_wilson_interval_of_the_score_bin() -> None:
+    scores = np.arange(10, dtype=float)
+    y = np.array([0, 0, 1, 0, 0, 1, 1, 0, 1, 1])
+    cal = Calibrator("isotonic", scores_are="margin", band_rows=5).fit(scores, y)
+    lo, hi = cal.band(np.array([-3.0, 2.0, 4.9, 5.0, 50.0]))
+    # bin 1: scores 0-4, 1 positive of 5; bin 2: scores 5-9, 4 of 5 (Wilson by hand below)
+    z = 1.959964
+
+    def wilson(k: int, n: int) -> tuple[float, float]:
+        p = k / n
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+        return centre - half, centre + half
+
+    first, second = wilson(1, 5), wilson(4, 5)
+    np.testing.assert_allclose(lo, [first[0]] * 3 + [second[0]] * 2)
+    np.testing.assert_allclose(hi, [first[1]] * 3 + [second[1]] * 2)
+    assert round(first[0], 4) == 0.0362 and round(first[1], 4) == 0.6245
+
+
+def test_short_last_band_bin_is_folded_into_the_one_before() -> None:
+    scores = np.arange(12, dtype=float)
+    y = np.array([0, 1] * 6)
+    cal = Calibrator("sigmoid", scores_are="margin", band_rows=5).fit(scores, y)
+    assert cal.band_n_.tolist() == [5, 7]
+    assert cal.band_positives_.tolist() == [2, 4]

@@ -218,6 +218,7 @@ def test_load_champion_round_trips_booster_and_calibrator(store, model, report) 
     np.testing.assert_array_equal(booster.predict(X, raw_score=True), margin)
     probe = np.concatenate([margin, [-50.0, 50.0, 0.0]])  # and outside the fitted range
     np.testing.assert_array_equal(calibrator.transform(probe), model[1].transform(probe))
+    np.testing.assert_array_equal(calibrator.band(probe), model[1].band(probe))
     assert load_champion(store.model_copy(update={"registered_model": "nobody"})) is None
 
 
@@ -227,6 +228,7 @@ def test_sigmoid_calibrator_round_trips_exactly() -> None:
     fitted = Calibrator("sigmoid").fit(scores, (rng.random(500) < scores).astype(int))
     again = calibrator_from_dict(json.loads(json.dumps(calibrator_to_dict(fitted))))
     np.testing.assert_array_equal(again.transform(scores), fitted.transform(scores))
+    np.testing.assert_array_equal(again.band(scores), fitted.band(scores))
 
 
 def test_disabled_tracking_logs_nothing(tmp_path, model, report) -> None:

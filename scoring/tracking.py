@@ -1,0 +1,88 @@
+"""MLflow for the monthly job: log the run, register a newly trained model as ``candidate``.
+
+Only aggregate files are logged as artifacts (model report, metrics, manifest, equality report
+and audit). The list and the officer pages hold personal data and stay in the run directory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from scoring.config import RunConfig
+from scoring.pipeline import RunResult
+
+AGGREGATE_FILES = ("model.html", "metrics.json", "manifest.json", "equality.html", "audit.json")
+METRIC_COLUMNS = ["model", "month", "metric", "k", "ties", "value", "lo", "hi", "greater_is_better"]
+
+
+@dataclass
+class Tracked:
+    """Where the run went in MLflow."""
+
+    run_id: str
+    version: int | None  # registered model version (alias candidate); None when nothing was trained
+
+
+def _metrics(result: RunResult) -> tuple[pd.DataFrame, str]:
+    """The backtest's metric table and the name in it of the model that scored the list."""
+    if result.backtest is None:
+        name = f"lightgbm_{result.training['objective']}"
+        return pd.DataFrame(columns=METRIC_COLUMNS), name
+    table = result.backtest.evaluation.table
+    return table, result.backtest.selection.chosen
+
+
+def track_run(
+    result: RunResult,
+    config: RunConfig,
+    run_dir: Path,
+    *,
+    extra_metrics: dict[str, float] | None = None,
+    blocked: str | None = None,
+) -> Tracked | None:
+    """Log the run to MLflow and register its model when one was trained; None when tracking is off.
+
+    ``blocked`` (the equality gate's reason) tags the run so that ``harmrank promote`` refuses it.
+    """
+    if not config.tracking.enabled:
+        return None
+    from models.registry import BLOCK_TAG, log_run, register_candidate
+
+    metrics, name = _metrics(result)
+    if name not in set(metrics["model"]):
+        metrics = pd.concat([metrics, _placeholder(name)], ignore_index=True)
+    tags = {"harmrank.model_source": result.model_source, "harmrank.rank_by": config.scoring.rank_by}
+    if result.champion_version is not None:
+        tags["harmrank.champion_version"] = str(result.champion_version)
+    if blocked:
+        tags[BLOCK_TAG] = blocked
+    params = {
+        "training": {k: v for k, v in result.training.items() if k != "features"},
+        "n_features": len(result.features),
+    }
+    run_id = log_run(
+        config.tracking,
+        as_of=result.as_of.date().isoformat(),
+        config=config.model_dump(mode="json"),
+        params=params,
+        metrics=metrics,
+        booster=result.model.ranker.booster_,
+        calibrator=result.model.calibrator,
+        artifacts=[run_dir / f for f in AGGREGATE_FILES if (run_dir / f).exists()],
+        tags=tags,
+        model_name=name,
+        extra_metrics=extra_metrics,
+    )
+    assert run_id is not None
+    version = register_candidate(config.tracking, run_id) if result.model_source == "trained" else None
+    return Tracked(run_id, version)
+
+
+def _placeholder(name: str) -> pd.DataFrame:
+    """A row naming the model when no backtest produced figures (promotion then has none to compare)."""
+    row = dict.fromkeys(METRIC_COLUMNS)
+    row |= {"model": name, "month": "pooled", "metric": "backtest_months", "value": 0.0, "ties": "list"}
+    return pd.DataFrame([row], columns=METRIC_COLUMNS)
