@@ -129,7 +129,7 @@ def main() -> None:
             f"{model:44} {p[0]:.3f} ({p[1]:.3f}-{p[2]:.3f}) {h[0]:.3f} ({h[1]:.3f}-{h[2]:.3f}) "
             f"{auc[0]:6.3f} {p[0] / oracle_p:8.2f} {h[0] / oracle_h:8.2f}"
         )
-    print("\nfit seconds per candidate (median per test month):")
+    print("\nfit seconds per candidate (mean per test month, includes calibration):")
     for name, total in result.fit_seconds.items():
         print(f"  {name}: {total / len(splits):.1f} s/month, {total:.0f} s in all")
     print(
