@@ -134,7 +134,7 @@ def _harm() -> list[Feature]:
                 dtype="float64",
             )
         )
-    template = "Alleged harm weighted by recency (halving every harm_half_life_days) is {value} CCHI days"
+    template = "Alleged harm weighted by recency (older offences count for less) is {value} CCHI days"
     out.append(
         _feature("suspect_harm_recency", "harm_recency", template, family, unit="CCHI days", dtype="float64")
     )

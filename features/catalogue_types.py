@@ -143,10 +143,11 @@ class Feature:
     policy: Policy | None = None
 
     def sentence(self, value: float) -> str:
-        """The template filled with ``value`` (whole numbers without decimals, others to 2 places)."""
+        """The template filled with ``value`` (whole numbers without decimals, others to 2 places,
+        thousands separated by commas)."""
         if isinstance(value, float) and math.isnan(value):
             return self.template.format(value="an unknown number of")
-        text = f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}".rstrip("0").rstrip(".")
+        text = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}".rstrip("0").rstrip(".")
         return self.template.format(value=text)
 
 

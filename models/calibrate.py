@@ -4,9 +4,14 @@ A :class:`Calibrator` is fitted on rows the model never trained on (the calibrat
 a :class:`models.splits.Split`) and maps a score to the observed rate of the outcome:
 
 isotonic (default)
-    A non-decreasing step function (``sklearn.isotonic.IsotonicRegression``), clipped outside the
-    fitted range. It keeps the order of scores but makes equal probabilities of nearby scores:
-    rank by the raw score (or expect ties at the cut-off) when listing by calibrated probability.
+    A non-decreasing step function: ``sklearn.isotonic.IsotonicRegression`` (pool adjacent
+    violators), then any step resting on fewer than ``min_step_rows`` calibration rows is merged
+    with its neighbour (merging neighbours keeps the function non-decreasing). Each step's
+    probability is the observed outcome rate of its rows; without the floor the top step often
+    rests on a handful of people who all had the outcome and reads 100%. A score takes the step
+    at or below it (the lowest step below the fitted range). It keeps the order of scores but
+    makes equal probabilities of nearby scores: rank by the raw score (or expect ties at the
+    cut-off) when listing by calibrated probability.
 sigmoid
     Platt scaling: ``p = 1 / (1 + exp(-(a x + b)))`` with ``x`` the logit of a probability score
     or a raw margin, fitted by Newton's method on Platt's smoothed targets ((N+ + 1) / (N+ + 2)
@@ -34,6 +39,7 @@ Method = Literal["isotonic", "sigmoid"]
 ScoreKind = Literal["probability", "margin"]
 LOGIT_EPS = 1e-6  # probabilities are clipped to [eps, 1 - eps] before taking the logit
 LOG_LOSS_EPS = 1e-15  # and to this before taking the log in log-loss
+Z95 = 1.959964  # standard normal quantile of a two-sided 95% interval
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -101,17 +107,16 @@ class Calibrator:
     scores_are
         ``probability`` (in [0, 1]; Platt works on its logit) or ``margin`` (any real number,
         such as LightGBM's raw score; Platt works on it directly).
-    band_rows
-        Calibration rows per band bin: :meth:`band` is the 95% Wilson interval of the observed rate
-        among the ``band_rows`` calibration rows whose scores are nearest in rank.
+    min_step_rows
+        Isotonic only: the fewest calibration rows a step of the function may rest on.
     """
 
     def __init__(
-        self, method: Method = "isotonic", scores_are: ScoreKind = "probability", band_rows: int = 200
+        self, method: Method = "isotonic", scores_are: ScoreKind = "probability", min_step_rows: int = 50
     ) -> None:
         self.method = method
         self.scores_are = scores_are
-        self.band_rows = band_rows
+        self.min_step_rows = min_step_rows
 
     def _input(self, scores: np.ndarray | pd.Series) -> np.ndarray:
         s = np.asarray(scores, dtype="float64")
@@ -130,8 +135,7 @@ class Calibrator:
         _check_fit_input(s, t)
         self.n_, self.base_rate_ = len(t), float(t.mean())
         if self.method == "isotonic":
-            iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
-            self.isotonic_ = iso.fit(s, t)
+            self._fit_steps(s, t)
         else:
             n_pos = t.sum()
             smoothed = np.where(t == 1, (n_pos + 1) / (n_pos + 2), 1 / (len(t) - n_pos + 2))
@@ -139,35 +143,67 @@ class Calibrator:
         self._fit_bands(s, t)
         return self
 
-    def _fit_bands(self, s: np.ndarray, t: np.ndarray) -> None:
-        """Consecutive equal-count bins of the sorted calibration scores (the last bin takes the rest)."""
-        order = np.argsort(s, kind="stable")
-        size = max(1, min(self.band_rows, len(s)))
-        starts = np.arange(0, len(s), size)
-        if len(starts) > 1 and len(s) - starts[-1] < size:
-            starts = starts[:-1]  # fold a short last bin into the one before
-        self.band_edges_ = s[order][starts[1:]]
-        self.band_n_ = np.diff(np.append(starts, len(s))).astype("int64")
-        self.band_positives_ = np.add.reduceat(t[order], starts).astype("int64")
-
-    def band(self, scores: np.ndarray | pd.Series) -> tuple[np.ndarray, np.ndarray]:
-        """Interval band (lo, hi), each shape (n,), for ``scores``.
-
-        The 95% Wilson interval of the observed outcome rate among the calibration rows in the
-        score's bin (``band_rows`` rows nearest in rank). It says how precisely the calibration
-        months pin down the probability of people with such scores.
-        """
-        s = self._input(scores)
-        which = np.searchsorted(self.band_edges_, s, side="right")
-        lo, hi = _wilson(self.band_positives_[which].astype(float), self.band_n_[which].astype(float))
-        return np.clip(lo, 0.0, 1.0), np.clip(hi, 0.0, 1.0)
-
     def transform(self, scores: np.ndarray | pd.Series) -> np.ndarray:
         """Calibrated probabilities, shape (n,), for ``scores`` of the kind fitted on."""
         s = self._input(scores)
         if self.method == "isotonic":
-            return np.asarray(self.isotonic_.predict(s), dtype="float64")
+            return self.band_positives_[self._step(s)] / self.band_n_[self._step(s)]
         return expit(self.slope_ * self._platt_x(s) + self.intercept_)
+
+    def _step(self, s: np.ndarray) -> np.ndarray:
+        """Index of the isotonic step each score falls on."""
+        return np.clip(np.searchsorted(self.band_edges_, s, side="right") - 1, 0, len(self.band_n_) - 1)
+
+    def _fit_steps(self, s: np.ndarray, t: np.ndarray) -> None:
+        """The steps: first score (``band_edges_``), rows (``band_n_``) and outcomes (``band_positives_``)."""
+        order = np.argsort(s, kind="stable")
+        fitted = IsotonicRegression(y_min=0.0, y_max=1.0).fit(s, t).predict(s[order])
+        starts = np.flatnonzero(np.r_[True, fitted[1:] != fitted[:-1]])
+        n = list(np.diff(np.append(starts, len(s))))
+        pos = list(np.add.reduceat(t[order], starts).round().astype("int64"))
+        first = list(starts)
+        while len(n) > 1 and min(n) < self.min_step_rows:  # a loop over steps, not rows
+            i = int(np.argmin(n))
+            j = i - 1 if i == len(n) - 1 or (i > 0 and n[i - 1] <= n[i + 1]) else i + 1
+            lo = min(i, j)
+            n[lo : lo + 2], pos[lo : lo + 2], first[lo : lo + 2] = (
+                [n[i] + n[j]],
+                [pos[i] + pos[j]],
+                [first[lo]],
+            )
+        self.band_edges_ = s[order][np.asarray(first)]
+        self.band_n_ = np.asarray(n, dtype="int64")
+        self.band_positives_ = np.asarray(pos, dtype="int64")
+
+    def _fit_bands(self, s: np.ndarray, t: np.ndarray) -> None:
+        """Sigmoid: the covariance of the fitted slope and intercept (inverse Fisher information);
+        isotonic steps carry their own counts."""
+        if self.method == "sigmoid":
+            x = self._platt_x(s)
+            p = expit(self.slope_ * x + self.intercept_)
+            design = np.column_stack([x, np.ones_like(x)])
+            info = design.T @ (design * (p * (1 - p))[:, None])
+            self.band_cov_ = np.linalg.pinv(info)
+
+    def band(self, scores: np.ndarray | pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        """95% interval band (lo, hi), each shape (n,), around the calibrated probability of ``scores``.
+
+        Isotonic: the Wilson interval of the observed rate among the calibration rows of the step
+        the score falls on (the probability *is* that rate, so small steps give wide bands).
+        Sigmoid: the delta-method interval of the fitted line on the logit scale.
+        It says how precisely the calibration months pin the probability down, not how sure
+        anyone can be about one person.
+        """
+        s = self._input(scores)
+        if self.method == "isotonic":
+            which = self._step(s)
+            lo, hi = _wilson(self.band_positives_[which].astype(float), self.band_n_[which].astype(float))
+            return np.clip(lo, 0.0, 1.0), np.clip(hi, 0.0, 1.0)
+        x = self._platt_x(s)
+        design = np.column_stack([x, np.ones_like(x)])
+        se = np.sqrt(np.einsum("ij,jk,ik->i", design, self.band_cov_, design))
+        eta = self.slope_ * x + self.intercept_
+        return expit(eta - Z95 * se), expit(eta + Z95 * se)
 
 
 @dataclass
@@ -194,7 +230,7 @@ class CalibrationReport:
         return {name: float(getattr(self, name)) for name in names}
 
 
-def _wilson(successes: np.ndarray, n: np.ndarray, z: float = 1.959964) -> tuple[np.ndarray, np.ndarray]:
+def _wilson(successes: np.ndarray, n: np.ndarray, z: float = Z95) -> tuple[np.ndarray, np.ndarray]:
     rate = successes / n
     centre = (rate + z**2 / (2 * n)) / (1 + z**2 / n)
     half = z * np.sqrt(rate * (1 - rate) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)

@@ -39,7 +39,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sklearn.isotonic import IsotonicRegression
 
 from features.errors import PipelineError
 from models.calibrate import Calibrator
@@ -227,62 +226,41 @@ def _headline_model(metrics: pd.DataFrame, model_name: str | None) -> str:
 def calibrator_to_dict(calibrator: Calibrator) -> dict[str, object]:
     """A fitted calibrator as JSON-ready data (exact: floats are written by their repr)."""
     state: dict[str, object] = {
-        "format": "harmrank.calibrator/1",
+        "format": "harmrank.calibrator/2",
         "method": calibrator.method,
         "scores_are": calibrator.scores_are,
         "n": int(calibrator.n_),
         "base_rate": float(calibrator.base_rate_),
-        "band": {
-            "rows": int(calibrator.band_rows),
+    }
+    if calibrator.method == "isotonic":
+        state["isotonic"] = {
+            "min_step_rows": int(calibrator.min_step_rows),
             "edges": calibrator.band_edges_.tolist(),
             "n": calibrator.band_n_.tolist(),
             "positives": calibrator.band_positives_.tolist(),
-        },
-    }
-    if calibrator.method == "isotonic":
-        iso = calibrator.isotonic_
-        state["isotonic"] = {
-            "params": iso.get_params(),
-            "increasing": bool(iso.increasing_),
-            "x_min": float(iso.X_min_),
-            "x_max": float(iso.X_max_),
-            "x_thresholds": iso.X_thresholds_.tolist(),
-            "y_thresholds": iso.y_thresholds_.tolist(),
         }
     else:
         state["sigmoid"] = {"slope": float(calibrator.slope_), "intercept": float(calibrator.intercept_)}
+        state["sigmoid"]["covariance"] = calibrator.band_cov_.tolist()
     return state
 
 
 def calibrator_from_dict(state: Mapping[str, Any]) -> Calibrator:
     """The calibrator that :func:`calibrator_to_dict` wrote."""
-    if state.get("format") != "harmrank.calibrator/1":
+    if state.get("format") != "harmrank.calibrator/2":
         raise PipelineError(f"unknown calibrator format {state.get('format')!r}; log the model again")
-    band = state["band"]
-    calibrator = Calibrator(state["method"], state["scores_are"], band_rows=int(band["rows"]))
+    calibrator = Calibrator(state["method"], state["scores_are"])
     calibrator.n_, calibrator.base_rate_ = int(state["n"]), float(state["base_rate"])
-    calibrator.band_edges_ = np.asarray(band["edges"], dtype="float64")
-    calibrator.band_n_ = np.asarray(band["n"], dtype="int64")
-    calibrator.band_positives_ = np.asarray(band["positives"], dtype="int64")
     if calibrator.method == "isotonic":
-        saved = state["isotonic"]
-        iso = IsotonicRegression(**saved["params"])
-        # The pickle protocol's __setstate__ rebuilds the interpolation from the thresholds,
-        # exactly as unpickling a fitted IsotonicRegression does.
-        iso.__setstate__(
-            iso.__getstate__()
-            | {
-                "increasing_": saved["increasing"],
-                "X_min_": np.float64(saved["x_min"]),
-                "X_max_": np.float64(saved["x_max"]),
-                "X_thresholds_": np.asarray(saved["x_thresholds"], dtype="float64"),
-                "y_thresholds_": np.asarray(saved["y_thresholds"], dtype="float64"),
-            }
-        )
-        calibrator.isotonic_ = iso
+        steps = state["isotonic"]
+        calibrator.min_step_rows = int(steps["min_step_rows"])
+        calibrator.band_edges_ = np.asarray(steps["edges"], dtype="float64")
+        calibrator.band_n_ = np.asarray(steps["n"], dtype="int64")
+        calibrator.band_positives_ = np.asarray(steps["positives"], dtype="int64")
     else:
-        calibrator.slope_ = float(state["sigmoid"]["slope"])
-        calibrator.intercept_ = float(state["sigmoid"]["intercept"])
+        sigmoid = state["sigmoid"]
+        calibrator.slope_, calibrator.intercept_ = float(sigmoid["slope"]), float(sigmoid["intercept"])
+        calibrator.band_cov_ = np.asarray(sigmoid["covariance"], dtype="float64")
     return calibrator
 
 

@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from features.errors import HarmrankError, PipelineError, TooManyBadRows
+from scoring.cli_review import review, status
 
 if TYPE_CHECKING:  # the heavy modules load inside the commands that need them
     import pandas as pd
@@ -159,7 +160,7 @@ def run(
 ) -> None:
     """Run the monthly job for one as-of date and write runs/<DATE>/."""
     from scoring.config import load_config
-    from scoring.outputs import ADVISORY, LIST_COLUMNS, summary_rows, write_run
+    from scoring.outputs import ADVISORY, summary_rows, write_run
     from scoring.pipeline import run_monthly
     from scoring.progress import RichReporter
     from scoring.records import validation_table
@@ -170,23 +171,41 @@ def run(
     start = time.perf_counter()
     with _keep_rejected_rows(cfg.runs_dir / f"{day.isoformat()}.rejected"):
         result = run_monthly(cfg, day, data_dir, RichReporter(console))
-    run_dir = write_run(result, cfg, data_dir)
+    run_dir, listing = write_run(result, cfg, data_dir)
     tracked = _track(result, cfg, run_dir)
     console.print(validation_table(result.validation))
-    top = result.top(10)[LIST_COLUMNS]
-    table = Table(title="Top 10 (of the full list in top100.csv)")
-    for col in LIST_COLUMNS:
-        table.add_column(col, justify="right")
-    for row in top.itertuples(index=False):
-        table.add_row(*[f"{v:.4f}" if isinstance(v, float) else str(v) for v in row])
-    console.print(table)
-    rows = [*summary_rows(result, cfg.output.k), ("seconds", f"{time.perf_counter() - start:.1f}")]
+    console.print(_top_table(listing.listed.head(10)))
+    rows = [
+        *summary_rows(result, listing, cfg.output.k),
+        ("seconds", f"{time.perf_counter() - start:.1f}"),
+    ]
     console.print(_table("Run summary", rows))
     console.print(f"[bold]{ADVISORY}[/bold]")
-    console.print(f"List: {run_dir / 'top100.csv'}\nManifest: {run_dir / 'manifest.json'}")
+    console.print(
+        f"List: {run_dir / 'top100.csv'}\nManifest: {run_dir / 'manifest.json'}\n"
+        f"Model report: {run_dir / 'model.html'}\n"
+        f"Officer report: [bold]{run_dir / 'report' / 'index.html'}[/bold]"
+    )
     if tracked is not None:
         registered = f", registered as version {tracked.version} (alias candidate)" if tracked.version else ""
         console.print(f"MLflow run {tracked.run_id}{registered}; `harmrank promote` checks it against V100.")
+
+
+def _top_table(top: pd.DataFrame) -> Table:
+    table = Table(title="Top 10 (the full list: top100.csv and the officer report)")
+    for col in ("rank", "person", "probability (band)", "V100", "status", "first reason"):
+        table.add_column(col, justify="left" if col in ("person", "first reason") else "right")
+    for row in top.itertuples(index=False):
+        status = row.status if row.status != "stayed" else f"stayed ({row.rank_change:+d})"
+        table.add_row(
+            str(row.rank),
+            str(row.person_id),
+            f"{row.probability:.3f} ({row.probability_lo:.2f}-{row.probability_hi:.2f})",
+            f"{row.v100_score:,.0f}",
+            status,
+            str(row.reason_1),
+        )
+    return table
 
 
 def _track(result: RunResult, cfg: RunConfig, run_dir: Path) -> Tracked | None:
@@ -343,6 +362,10 @@ def backtest(
     chosen = document["selection"]
     console.print(f"Chosen: [bold]{chosen['chosen']}[/bold] (mean regret {chosen['mean_regret']:.4f})")
     console.print(f"Metrics: {out / 'metrics.json'}")
+
+
+app.command()(review)
+app.command()(status)
 
 
 def _interval_text(figure: dict[str, float | None]) -> str:

@@ -13,6 +13,8 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from fairness.proxy_settings import MitigationSettings, ProxySettings
+from fairness.settings import FairnessSettings
 from features.build import FeatureSettings
 from features.errors import ConfigError
 from features.labels import LabelSettings
@@ -76,6 +78,9 @@ class RunConfig(BaseModel):
     output: OutputSettings = OutputSettings()
     scoring: ScoringSettings = ScoringSettings()
     tracking: TrackingSettings = TrackingSettings()
+    fairness: FairnessSettings = FairnessSettings()
+    proxies: ProxySettings = ProxySettings()
+    mitigation: MitigationSettings = MitigationSettings()
 
 
 def _valid_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:

@@ -8,13 +8,17 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+from fairness.report import render_equality_report
 from models.importance import shap_importance
 from scoring.backtesting import metrics_document
 from scoring.config import RunConfig
+from scoring.equality import Equality
 from scoring.io import atomic_directory, sha256, write_json, write_table
+from scoring.listing import Listing, build_listing
 from scoring.pipeline import RunResult
 from scoring.records import write_quarantine
 from scoring.report_model import render_model_report
+from scoring.report_officer import render_officer_report
 
 PACKAGES = (
     "harmrank",
@@ -40,6 +44,19 @@ LIST_COLUMNS = [
     "model_score",
     "v100_score",
     "v100_rank",
+]
+
+STATUSES = ("new", "returned", "stayed")
+
+#: The published list: the scores, the top reasons and the change since last month.
+PUBLISHED_COLUMNS = [
+    *LIST_COLUMNS,
+    "reason_1",
+    "reason_2",
+    "reason_3",
+    "status",
+    "previous_rank",
+    "rank_change",
 ]
 
 BASELINE_NAMES = {"v100": "V100 list", "rfg": "RFG matrix", "logistic": "Logistic (OGRS-like)"}
@@ -76,6 +93,13 @@ def _inputs(result: RunResult) -> dict[str, dict[str, object]]:
     return inputs
 
 
+def _release(result: RunResult) -> dict[str, object]:
+    """Whether the run's model may be released, by the equality gate."""
+    if result.equality is None:
+        return {"status": "not audited", "reasons": ["no backtest or no protected table: nothing to audit"]}
+    return {"status": result.equality.release, "reasons": result.equality.gate.reasons}
+
+
 def manifest(result: RunResult, config: RunConfig, data_dir: Path) -> dict[str, object]:
     """Everything needed to reproduce and audit the run."""
     return {
@@ -88,20 +112,54 @@ def manifest(result: RunResult, config: RunConfig, data_dir: Path) -> dict[str, 
         "inputs": _inputs(result),
         "training": result.training,
         "list_length": min(config.output.k, len(result.ranked)),
+        "review_log": str(config.scoring.review_log),
+        "release": _release(result),
         "packages": package_versions(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
     }
 
 
-def write_run(result: RunResult, config: RunConfig, data_dir: Path) -> Path:
-    """Write the run directory atomically and return its final path."""
+def _audit_document(equality: Equality) -> dict[str, object]:
+    """audit.json: every group figure with its interval, the proxy audit, the trade-off and the gate."""
+    return {
+        "release": equality.release,
+        "gate": equality.gate.to_dict(),
+        "policy": equality.policy,
+        "audit": equality.audit.to_dict(),
+        "proxies": equality.proxies.to_dict() if equality.proxies is not None else None,
+        "mitigation": (
+            equality.tradeoff.to_dict(orient="records") if equality.tradeoff is not None else None
+        ),
+        "notes": equality.notes,
+    }
+
+
+def write_run(result: RunResult, config: RunConfig, data_dir: Path) -> tuple[Path, Listing]:
+    """Write the run directory atomically; returns its final path and the explained list."""
     target = config.runs_dir / result.as_of.date().isoformat()
-    top = result.top(config.output.k)[LIST_COLUMNS]
+    listing = build_listing(result, config)
+    top = listing.listed[PUBLISHED_COLUMNS]
     decimals = config.output.score_decimals
     with atomic_directory(target) as staging:
         top.to_csv(staging / "top100.csv", index=False, float_format=f"%.{decimals}f", lineterminator="\n")
         write_table(top.reset_index(drop=True), staging / "top100.parquet")
+        write_table(listing.reasons, staging / "reasons.parquet")
+        write_table(listing.evidence, staging / "evidence.parquet")
+        render_officer_report(
+            staging / "report",
+            as_of=result.as_of.date().isoformat(),
+            listed=listing.listed,
+            left=listing.left,
+            reasons=listing.reasons,
+            evidence=listing.evidence,
+            history=listing.history,
+            rank_history=listing.rank_history,
+            reviews=listing.reviews,
+            review_summary=listing.review_summary,
+            base_value=listing.base_value,
+            notes=result.notes,
+        )
         write_table(result.ranked[LIST_COLUMNS].reset_index(drop=True), staging / "scores.parquet")
         write_quarantine(result.validation, staging)
         if result.backtest is not None:
@@ -120,13 +178,27 @@ def write_run(result: RunResult, config: RunConfig, data_dir: Path) -> Path:
                 baseline_names=BASELINE_NAMES,
             )
             (staging / "model.html").write_text(page, encoding="utf-8")
+        if result.equality is not None:
+            write_json(_audit_document(result.equality), staging / "audit.json")
+            page = render_equality_report(
+                as_of=result.as_of.date().isoformat(),
+                audit=result.equality.audit,
+                gate=result.equality.gate,
+                proxies=result.equality.proxies,
+                tradeoff=result.equality.tradeoff,
+                label_bias=None,
+                policy=result.equality.policy,
+                notes=result.equality.notes,
+            )
+            (staging / "equality.html").write_text(page, encoding="utf-8")
         write_json(manifest(result, config, data_dir), staging / "manifest.json")
-    return target
+    return target, listing
 
 
-def summary_rows(result: RunResult, k: int) -> list[tuple[str, str]]:
+def summary_rows(result: RunResult, listing: Listing, k: int) -> list[tuple[str, str]]:
     """Key figures for the closing summary table."""
     top = result.top(k)
+    status = listing.listed["status"].value_counts()
     overlap = int((top["v100_rank"] <= k).sum())
     rows = [
         ("as-of date", result.as_of.date().isoformat()),
@@ -135,6 +207,8 @@ def summary_rows(result: RunResult, k: int) -> list[tuple[str, str]]:
         ("training rows (positives)", f"{result.training['rows']:,} ({result.training['positives']:,})"),
         ("cohort scored", f"{result.training['cohort_size']:,}"),
         ("list length", f"{len(top):,}"),
+        ("new / returned / stayed", " / ".join(f"{int(status.get(s, 0)):,}" for s in STATUSES)),
+        ("left since last month", f"{len(listing.left):,}"),
         (f"also in the V100 top {k}", f"{overlap:,}"),
         ("highest probability", f"{top['probability'].iloc[0]:.4f}" if len(top) else "-"),
         ("model objective", str(result.training["objective"])),

@@ -30,6 +30,7 @@ from models.splits import Split, temporal_splits
 from models.train import LightGBMRanker
 from scoring.backtesting import candidates
 from scoring.config import RunConfig
+from scoring.equality import Equality, equality_audit
 from scoring.progress import QuietReporter, Reporter
 from scoring.records import load_records
 
@@ -52,6 +53,7 @@ class RunResult:
     notes: list[str] = field(default_factory=list)
     model_source: str = "trained"
     champion_version: int | None = None
+    equality: Equality | None = None
 
     def top(self, k: int) -> pd.DataFrame:
         """The first ``k`` rows of the ranked cohort."""
@@ -127,12 +129,16 @@ def _check_positives(training: pd.DataFrame, config: RunConfig) -> None:
         )
 
 
-def _backtest(
-    matrix: pd.DataFrame, names: list[str], config: RunConfig, notes: list[str]
-) -> BacktestResult | None:
-    """Backtest candidates and baselines on the labelled months; None (and a note) when too few."""
+def _labelled(matrix: pd.DataFrame) -> pd.DataFrame:
     labelled = matrix[matrix["labelled"]].reset_index(drop=True)
     labelled["label"] = labelled["label"].astype("int8")
+    return labelled
+
+
+def _backtest(
+    labelled: pd.DataFrame, names: list[str], config: RunConfig, notes: list[str]
+) -> BacktestResult | None:
+    """Backtest candidates and baselines on the labelled months; None (and a note) when too few."""
     try:
         splits = temporal_splits(
             labelled["as_of"].unique(), config.label.horizon_months, config.backtest.splits
@@ -213,9 +219,18 @@ def run_monthly(
     names = model_feature_names(config.features)
     notes: list[str] = []
     result_backtest, chosen = None, config.model
+    equality = None
     if config.backtest.enabled:
+        labelled = _labelled(matrix)
         with reporter.stage("Backtesting models and baselines"):
-            result_backtest = _backtest(matrix, names, config, notes)
+            result_backtest = _backtest(labelled, names, config, notes)
+        if result_backtest is not None:
+            with reporter.stage("Auditing equality (groups, proxies, mitigation)"):
+                equality = equality_audit(result_backtest, labelled, names, records, config)
+            if equality is None:
+                notes.append("no protected table in the records: the equality audit could not run")
+            else:
+                notes.extend(equality.notes)
     if result_backtest is not None:
         winner = result_backtest.selection.chosen
         chosen = next(c.settings for c in candidates(config, has_harm=True) if c.name == winner)
@@ -257,7 +272,6 @@ def run_monthly(
         "rows": len(rows),
         "positives": int(matrix.iloc[rows]["label"].sum()),
         "best_iteration": int(fitted.ranker.best_iteration_),
-        "calibration_band_rows": fitted.calibrator.band_rows,
         "features": names,
         "cohort_size": len(current),
     }
@@ -272,6 +286,7 @@ def run_monthly(
         current=current,
         backtest=result_backtest,
         notes=notes,
+        equality=equality,
         model_source="champion" if champion else "trained",
         champion_version=champion[2] if champion else None,
     )

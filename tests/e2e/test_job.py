@@ -12,14 +12,18 @@ import yaml
 from typer.testing import CliRunner
 
 from scoring.cli import app, main
+from scoring.outputs import PUBLISHED_COLUMNS
 
 REPO = Path(__file__).resolve().parents[2]
 AS_OF = "2026-11-01"
 runner = CliRunner()
 
 
-def write_config(tmp: Path, runs: Path, *, tracking: bool = False) -> Path:
-    """The default config with a lighter backtest (to keep the suite within minutes), writing into ``tmp``."""
+def write_config(tmp: Path, runs: Path, *, tracking: bool = False, analyses: bool = False) -> Path:
+    """The default config with a lighter backtest (to keep the suite within minutes), writing into ``tmp``.
+
+    The proxy audit and the mitigation analysis run only with ``analyses`` (they cost ~20 s a run).
+    """
     data = yaml.safe_load((REPO / "configs" / "default.yaml").read_text())
     data["runs_dir"] = str(runs)
     data["offences"] = str(REPO / "configs" / "offences.csv")
@@ -27,6 +31,9 @@ def write_config(tmp: Path, runs: Path, *, tracking: bool = False) -> Path:
     data["backtest"]["evaluation"]["n_boot"] = 50
     data["model"]["n_estimators"] = 60
     data["scoring"]["review_log"] = str(tmp / "reviews.sqlite")
+    data["fairness"]["n_boot"] = 50
+    data["proxies"] |= {"enabled": analyses, "n_boot": 50, "n_folds": 3}
+    data["mitigation"] |= {"enabled": analyses, "test_months": 2, "eg_max_iter": 4}
     store = tmp / f"{runs.name}-mlflow"
     data["tracking"] |= {
         "enabled": tracking,
@@ -63,9 +70,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def run_job(world: Path, tmp: Path, name: str, *, tracking: bool = False) -> Path:
+def run_job(world: Path, tmp: Path, name: str, *, tracking: bool = False, analyses: bool = False) -> Path:
     runs = tmp / name
-    config = write_config(tmp, runs, tracking=tracking)
+    config = write_config(tmp, runs, tracking=tracking, analyses=analyses)
     result = runner.invoke(app, ["run", "--as-of", AS_OF, "--data", str(world), "--config", str(config)])
     assert result.exit_code == 0, result.output
     assert "top100.csv" in result.output
@@ -73,19 +80,13 @@ def run_job(world: Path, tmp: Path, name: str, *, tracking: bool = False) -> Pat
 
 
 def test_job_writes_list_and_manifest(world: Path, tmp_path: Path) -> None:
-    run_dir = run_job(world, tmp_path, "runs")
+    run_dir = run_job(world, tmp_path, "runs", analyses=True)
     top = pd.read_csv(run_dir / "top100.csv", dtype={"person_id": str})
-    assert list(top.columns) == [
-        "rank",
-        "person_id",
-        "score",
-        "probability",
-        "probability_lo",
-        "probability_hi",
-        "model_score",
-        "v100_score",
-        "v100_rank",
-    ]
+    assert list(top.columns) == PUBLISHED_COLUMNS
+    assert top["reason_1"].str.endswith(("raises the score", "lowers the score")).all()
+    assert (top["status"] == "new").all()  # no earlier run in this runs directory
+    assert (top["probability_lo"] <= top["probability"]).all()
+    assert (top["probability"] <= top["probability_hi"]).all()
     assert len(top) == 100 and list(top["rank"]) == list(range(1, 101))
     assert top["person_id"].is_unique
     assert top["score"].is_monotonic_decreasing
@@ -112,6 +113,10 @@ def test_same_inputs_give_byte_identical_list(world: Path, tmp_path: Path) -> No
     assert (first / "top100.csv").read_bytes() == (second / "top100.csv").read_bytes()
     assert (first / "scores.parquet").read_bytes() == (second / "scores.parquet").read_bytes()
     assert (first / "model.html").read_bytes() == (second / "model.html").read_bytes()
+    pages = sorted(p.relative_to(first) for p in (first / "report").rglob("*.html"))
+    assert len(pages) == 101  # the index and one page per listed person
+    for page in pages:
+        assert (first / page).read_bytes() == (second / page).read_bytes(), page
 
 
 def test_truth_is_never_read(world: Path, tmp_path: Path) -> None:
@@ -226,3 +231,54 @@ def test_splits_command_prints_the_split_table(world: Path, tmp_path: Path) -> N
     assert result.exit_code == 0, result.output
     assert "Backtest: 3 test months" in result.output
     assert "2025-11-01" in result.output  # the last backtest test month: a year before the as-of date
+
+
+def test_second_month_shows_changes_and_recorded_reviews(world: Path, tmp_path: Path) -> None:
+    runs = tmp_path / "monthly"
+    config = write_config(tmp_path, runs)
+    for as_of in ("2026-10-01", AS_OF):
+        result = runner.invoke(app, ["run", "--as-of", as_of, "--data", str(world), "--config", str(config)])
+        assert result.exit_code == 0, result.output
+    assert "Officer report:" in result.output and "index.html" in result.output
+    october = pd.read_csv(runs / "2026-10-01" / "top100.csv", dtype={"person_id": str})
+    november = pd.read_csv(runs / AS_OF / "top100.csv", dtype={"person_id": str})
+    stayed = november[november["person_id"].isin(october["person_id"])]
+    assert len(stayed) > 0 and (stayed["status"] == "stayed").all()
+    before = october.set_index("person_id").loc[stayed["person_id"], "rank"].to_numpy()
+    assert (stayed["previous_rank"].to_numpy() == before).all()
+    assert (stayed["rank_change"].to_numpy() == before - stayed["rank"].to_numpy()).all()
+    assert (november.loc[~november["person_id"].isin(october["person_id"]), "status"] == "new").all()
+
+    person = str(october["person_id"].iloc[0])
+    october_dir = str(runs / "2026-10-01")
+    refused = runner.invoke(
+        app,
+        ["review", october_dir, person, "--decision", "no-action", "--reason", " ", "--reviewer", "PC 1234"],
+    )
+    assert refused.exit_code != 0
+    recorded = runner.invoke(
+        app,
+        [
+            "review",
+            october_dir,
+            person,
+            "--decision",
+            "no-action",
+            "--reason",
+            "Checked on the force system: the 2024 allegation was withdrawn.",
+            "--reviewer",
+            "PC 1234",
+        ],
+    )
+    assert recorded.exit_code == 0, recorded.output
+    status = runner.invoke(app, ["status", october_dir])
+    assert status.exit_code == 0, status.output
+    assert person not in status.output and "99" in status.output  # 99 of 100 still await review
+
+    rerun = runner.invoke(app, ["run", "--as-of", AS_OF, "--data", str(world), "--config", str(config)])
+    assert rerun.exit_code == 0, rerun.output
+    index = (runs / AS_OF / "report" / "index.html").read_text()
+    assert "100%" in index or "1%" in index  # the override rate (1 of 1) or the share reviewed (1 of 100)
+    if person in set(november["person_id"]):
+        page = next((runs / AS_OF / "report" / "people").glob(f"{person}*.html")).read_text()
+        assert "the 2024 allegation was withdrawn" in page

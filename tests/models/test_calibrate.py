@@ -101,29 +101,57 @@ def test_bad_calibration_input_is_refused() -> None:
         Calibrator("sigmoid").fit(np.array([-1.0, 2.0]), np.array([0, 1]))
 
 
-def test_band_is_the_wilson_interval_of_the_score_bin() -> None:
+def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
+def test_isotonic_band_is_the_wilson_interval_of_the_step() -> None:
     scores = np.arange(10, dtype=float)
     y = np.array([0, 0, 1, 0, 0, 1, 1, 0, 1, 1])
-    cal = Calibrator("isotonic", scores_are="margin", band_rows=5).fit(scores, y)
-    lo, hi = cal.band(np.array([-3.0, 2.0, 4.9, 5.0, 50.0]))
-    # bin 1: scores 0-4, 1 positive of 5; bin 2: scores 5-9, 4 of 5 (Wilson by hand below)
-    z = 1.959964
-
-    def wilson(k: int, n: int) -> tuple[float, float]:
-        p = k / n
-        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-        return centre - half, centre + half
-
-    first, second = wilson(1, 5), wilson(4, 5)
-    np.testing.assert_allclose(lo, [first[0]] * 3 + [second[0]] * 2)
-    np.testing.assert_allclose(hi, [first[1]] * 3 + [second[1]] * 2)
-    assert round(first[0], 4) == 0.0362 and round(first[1], 4) == 0.6245
+    cal = Calibrator("isotonic", scores_are="margin", min_step_rows=1).fit(scores, y)
+    # pool-adjacent-violators by hand: [0 0] [1 0 0] -> 1/3, [1 1 0] -> 2/3, [1 1]
+    np.testing.assert_allclose(cal.transform(scores), [0, 0, 1 / 3, 1 / 3, 1 / 3, 2 / 3, 2 / 3, 2 / 3, 1, 1])
+    assert cal.band_n_.tolist() == [2, 3, 3, 2] and cal.band_positives_.tolist() == [0, 1, 2, 2]
+    lo, hi = cal.band(np.array([3.0, 6.0, 9.0]))
+    expected = [wilson(1, 3), wilson(2, 3), wilson(2, 2)]
+    np.testing.assert_allclose(lo, [e[0] for e in expected])
+    np.testing.assert_allclose(hi, [e[1] for e in expected])
+    assert round(expected[2][0], 4) == 0.3424  # two of two: the band is wide, as it should be
 
 
-def test_short_last_band_bin_is_folded_into_the_one_before() -> None:
-    scores = np.arange(12, dtype=float)
-    y = np.array([0, 1] * 6)
-    cal = Calibrator("sigmoid", scores_are="margin", band_rows=5).fit(scores, y)
-    assert cal.band_n_.tolist() == [5, 7]
-    assert cal.band_positives_.tolist() == [2, 4]
+def test_small_isotonic_steps_merge_with_a_neighbour() -> None:
+    scores = np.arange(10, dtype=float)
+    y = np.array([0, 0, 1, 0, 0, 1, 1, 0, 1, 1])
+    cal = Calibrator("isotonic", scores_are="margin", min_step_rows=3).fit(scores, y)
+    # steps [0 0] [1 0 0] [1 1 0] [1 1]: the first merges up (1/5), the last merges down (4/5)
+    assert cal.band_n_.tolist() == [5, 5] and cal.band_positives_.tolist() == [1, 4]
+    np.testing.assert_allclose(cal.transform(np.array([-5.0, 4.0, 5.0, 99.0])), [0.2, 0.2, 0.8, 0.8])
+    assert (np.diff(cal.transform(np.linspace(-1, 11, 50))) >= 0).all()
+
+
+def test_band_always_holds_the_probability() -> None:
+    rng = np.random.default_rng(8)
+    scores = rng.normal(size=3000)
+    y = (rng.random(3000) < expit(scores - 2)).astype(int)
+    probe = np.concatenate([rng.normal(size=500) * 2, [-9.0, 9.0]])
+    for method in ("isotonic", "sigmoid"):
+        cal = Calibrator(method, scores_are="margin").fit(scores, y)
+        p = cal.transform(probe)
+        lo, hi = cal.band(probe)
+        assert (lo <= p + 1e-12).all() and (p <= hi + 1e-12).all(), method
+        assert (hi - lo).max() < 1 and (hi - lo).min() > 0
+
+
+def test_sigmoid_band_narrows_with_more_calibration_rows() -> None:
+    rng = np.random.default_rng(9)
+
+    def width(n: int) -> float:
+        scores = rng.normal(size=n)
+        y = (rng.random(n) < expit(scores)).astype(int)
+        lo, hi = Calibrator("sigmoid", scores_are="margin").fit(scores, y).band(np.array([1.0]))
+        return float(hi[0] - lo[0])
+
+    assert width(40_000) < width(400) / 5  # about sqrt(100) = 10 times narrower

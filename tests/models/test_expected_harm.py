@@ -32,7 +32,7 @@ def test_too_few_outcomes_give_one_mean_for_everyone() -> None:
     harm = np.where(y == 1, 100.0, 0.0)
     harm[0] = 1000.0
     model = HarmGivenOutcome(ModelSettings(threads=1), seed=1).fit(X, harm, y)
-    assert 10 < MIN_ROWS
+    assert MIN_ROWS > 10
     np.testing.assert_allclose(model.predict(X.head(3)), [190.0] * 3)  # (1000 + 9 x 100) / 10
 
 

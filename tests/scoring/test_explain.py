@@ -135,7 +135,7 @@ def test_reasons_table_by_hand() -> None:
     ]
     assert reasons["direction"].tolist() == ["lowers", "raises", "no effect", "raises", "lowers", "no effect"]
     assert reasons["sentence"].tolist()[:3] == [
-        "Offences alleged in the last 12 months carry 1015.75 days of CCHI harm (the V100 score): "
+        "Offences alleged in the last 12 months carry 1,015.75 days of CCHI harm (the V100 score): "
         "lowers the score",
         "Named as suspect in 2 violent or sexual offences in the last 12 months: raises the score",
         "Last alleged offence occurred 31 days ago: no effect on the score",

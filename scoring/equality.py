@@ -1,0 +1,127 @@
+"""The equality audit of a run: group metrics, the release gate, the proxy audit and the mitigation analysis.
+
+Reads the backtest's test predictions (the months the model never trained on), the protected
+table and birth dates; nothing here feeds the model. Each part can be switched off in the config;
+the audit and the gate always run when there is a backtest and a protected table.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from fairness.audit import AuditResult, audit
+from fairness.gate import GateResult, gate
+from fairness.groups import attach_groups
+from fairness.mitigation import mitigation_analysis, mitigation_split
+from fairness.proxies import ProxyResult, proxy_audit
+from features.errors import PipelineError
+from features.schema import Records
+from models.backtest import PROBABILITY, BacktestResult
+from scoring.config import RunConfig
+
+log = logging.getLogger("harmrank")
+
+
+@dataclass
+class Equality:
+    """What the equality report, the manifest, MLflow and ``harmrank promote`` read."""
+
+    audit: AuditResult
+    gate: GateResult
+    proxies: ProxyResult | None
+    tradeoff: pd.DataFrame | None
+    policy: dict[str, bool]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def release(self) -> str:
+        return "release allowed" if self.gate.passed else "not for release"
+
+    def blocked_reason(self) -> str | None:
+        """The gate's reasons in one line, or None when it passed."""
+        return None if self.gate.passed else "equality gate: " + "; ".join(self.gate.reasons)
+
+
+def _birth(records: Records) -> pd.DataFrame | None:
+    cols = [c for c in ("birth_date", "birth_year") if c in records.persons.columns]
+    return records.persons[["person_id", *cols]] if cols else None
+
+
+def policy(config: RunConfig) -> dict[str, bool]:
+    """The policy switches an equality reviewer must see."""
+    return {"use_age": config.features.use_age, "use_victimisation": config.features.use_victimisation}
+
+
+def equality_audit(
+    backtest: BacktestResult, labelled: pd.DataFrame, names: list[str], records: Records, config: RunConfig
+) -> Equality | None:
+    """Audit the chosen model's backtest; None (logged) when the records have no protected table."""
+    protected = records.protected
+    if protected is None or protected.empty or len(protected.columns) < 2:
+        log.warning("no protected table: the equality audit cannot run")
+        return None
+    chosen = backtest.selection.chosen
+    predictions = backtest.predictions.reset_index(drop=True)
+    settings = config.fairness
+    birth = _birth(records)
+    groups = attach_groups(predictions[["person_id", "as_of"]], protected, birth, settings)
+    result = audit(
+        predictions, groups, chosen, settings, config.seed, probability_col=f"{chosen}{PROBABILITY}"
+    )
+    notes: list[str] = []
+    proxies = None
+    if config.proxies.enabled:
+        panel_groups = attach_groups(labelled[["person_id", "as_of"]], protected, birth, settings)
+        proxies = proxy_audit(
+            labelled[names], panel_groups, config.proxies, config.seed, keys=labelled[["person_id", "as_of"]]
+        )
+    tradeoff = None
+    if config.mitigation.enabled:
+        tradeoff = _mitigation(labelled, names, protected, birth, proxies, config, notes)
+    return Equality(result, gate(result, settings.gate), proxies, tradeoff, policy(config), notes)
+
+
+def _mitigation(
+    labelled: pd.DataFrame,
+    names: list[str],
+    protected: pd.DataFrame,
+    birth: pd.DataFrame | None,
+    proxies: ProxyResult | None,
+    config: RunConfig,
+    notes: list[str],
+) -> pd.DataFrame | None:
+    settings = config.mitigation
+    frames = []
+    groups = attach_groups(labelled[["person_id", "as_of"]], protected, birth, config.fairness)
+    try:
+        split = mitigation_split(
+            labelled["as_of"],
+            config.label.horizon_months,
+            settings.test_months,
+            config.backtest.splits.history_months,
+        )
+    except PipelineError as exc:
+        notes.append(f"mitigation analysis skipped: {exc}")
+        return None
+    for characteristic in settings.characteristics:
+        if characteristic not in groups.columns:
+            notes.append(f"mitigation analysis: no characteristic {characteristic!r} in the protected table")
+            continue
+        flagged = proxies.flagged_features(characteristic) if proxies is not None else []
+        frames.append(
+            mitigation_analysis(
+                labelled,
+                names,
+                groups,
+                split,
+                characteristic,
+                settings,
+                config.seed,
+                flagged_features=flagged,
+                k=settings.k,
+            )
+        )
+    return pd.concat(frames, ignore_index=True) if frames else None

@@ -1,0 +1,104 @@
+"""The release gate: which disparities breach, which are unchecked, and the reasons in words."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from fairness.audit import AuditResult, audit
+from fairness.gate import CHECK_COLUMNS, gate
+from fairness.settings import FairnessSettings, GateSettings
+
+NAN = np.nan
+# group, metric, k, ratio, ratio_lo, ratio_hi, flagged, suppressed
+ROWS = [
+    ("Black", "precision", 100, 0.71, 0.60, 0.84, True, False),  # outside and significant: breach
+    ("Asian", "precision", 100, 0.70, 0.45, 1.10, False, False),  # outside but parity plausible
+    ("Mixed", "fpr", 100, 1.40, 1.20, 1.70, True, False),  # above the upper bound: breach
+    ("Other", "fpr", 100, NAN, NAN, NAN, False, True),  # suppressed: unchecked
+    ("Asian", "recall", 100, 0.62, 0.41, 0.90, True, False),  # below the minimum and significant
+    ("Other", "recall", 100, 0.75, 0.40, 1.30, False, False),  # below the minimum, not significant
+    ("Black", "precision", 500, 0.50, 0.40, 0.60, True, False),  # another k: not gated
+    ("Black", "auc", None, 0.50, 0.40, 0.60, True, False),  # not a gate metric
+]
+
+
+def _audit(rows: list[tuple]) -> AuditResult:
+    d = pd.DataFrame(
+        rows, columns=["group", "metric", "k", "ratio", "ratio_lo", "ratio_hi", "flagged", "suppressed"]
+    )
+    d["k"] = d["k"].astype("Int64")
+    d.insert(0, "scope", "pooled")
+    d.insert(1, "characteristic", "ethnicity")
+    d.insert(3, "reference", "White")
+    monthly = d.assign(scope="2026-01-01", ratio=0.1, flagged=True)  # months never gate
+    frame = pd.concat([d, monthly], ignore_index=True)
+    empty = pd.DataFrame()
+    return AuditResult(empty, frame, empty, FairnessSettings(), "model", [], [])
+
+
+def test_breaches_need_a_ratio_outside_the_bounds_and_a_corrected_test_that_rejects_parity() -> None:
+    result = gate(_audit(ROWS), GateSettings())
+    assert not result.passed
+    assert list(result.checks.columns) == CHECK_COLUMNS
+    assert len(result.checks) == 6  # pooled, k = 100, precision / fpr / recall
+    breached = result.checks.loc[result.checks["breached"], ["group", "metric"]].values.tolist()
+    assert breached == [["Asian", "recall"], ["Black", "precision"], ["Mixed", "fpr"]]
+    assert result.reasons == [
+        "recall@100 for ethnicity=Asian is 0.62x the reference group White (95% CI 0.41-0.90), "
+        "below the minimum 0.80",
+        "precision@100 for ethnicity=Black is 0.71x the reference group White (95% CI 0.60-0.84), "
+        "outside 0.80-1.25",
+        "false positive rate@100 for ethnicity=Mixed is 1.40x the reference group White (95% CI 1.20-1.70), "
+        "outside 0.80-1.25",
+    ]
+    unchecked = result.unchecked
+    assert unchecked[["group", "metric"]].values.tolist() == [["Other", "fpr"]]
+    assert unchecked["rule"].iloc[0] == "unchecked: suppressed (too few people)"
+    assert not unchecked["breached"].any()
+    recall = result.checks[result.checks["metric"] == "recall"]
+    assert recall["lower"].tolist() == [0.8, 0.8] and recall["upper"].isna().all()
+
+
+def test_the_recall_rule_can_ignore_the_test_and_can_be_switched_off() -> None:
+    strict = gate(_audit(ROWS), GateSettings(recall_needs_significance=False))
+    recall = strict.checks[strict.checks["metric"] == "recall"].set_index("group")["breached"]
+    assert recall.to_dict() == {"Asian": True, "Other": True}
+    lenient = gate(_audit(ROWS), GateSettings(min_recall_ratio=None))
+    assert "recall" not in set(lenient.checks["metric"])
+
+
+def test_a_run_within_tolerance_passes_and_a_disabled_gate_checks_nothing() -> None:
+    fine = [
+        ("Black", "precision", 100, 0.95, 0.8, 1.1, False, False),
+        ("Black", "fpr", 100, 1.1, 0.9, 1.3, False, False),
+    ]
+    result = gate(_audit(fine), GateSettings())
+    assert result.passed and result.reasons == [] and not result.checks["breached"].any()
+    off = gate(_audit(ROWS), GateSettings(enabled=False))
+    assert off.passed and not off.enabled and off.checks.empty
+    text = json.dumps(result.to_dict(), allow_nan=False)
+    assert '"passed": true' in text
+
+
+def test_the_gate_reads_a_real_audit() -> None:
+    rng = np.random.default_rng(0)
+    n = 2_000
+    grp = np.where(rng.random(n) < 0.4, "b", "a")
+    frame = pd.DataFrame(
+        {
+            "person_id": [f"P{i:04d}" for i in range(n)],
+            "as_of": pd.Timestamp("2026-01-01"),
+            "score": rng.normal(size=n) - 0.8 * (grp == "b"),
+            "label": (rng.random(n) < 0.3).astype(int),
+            "future_harm": 1.0,
+        }
+    )
+    s = FairnessSettings(ks=[300], n_boot=100, gate={"k": 300})
+    result = gate(
+        audit(frame, pd.DataFrame({"grp": pd.Series(grp, dtype="str")}), "score", s, seed=1), s.gate
+    )
+    assert not result.passed
+    assert any(r.startswith("false positive rate@300 for grp=b is") for r in result.reasons)
