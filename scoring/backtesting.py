@@ -1,7 +1,8 @@
 """Matrix-mode backtest: `harmrank backtest --matrix FILE --label COL ... --out DIR`.
 
 Reads a person-level table, backtests the LightGBM candidates against the force's own
-baseline columns, and writes ``metrics.json`` and ``predictions.parquet`` into DIR.
+baseline columns, and writes ``metrics.json``, ``predictions.parquet`` and ``model.html`` into
+DIR; with protected columns also the equality audit, ``audit.json`` and ``equality.html``.
 """
 
 from __future__ import annotations
@@ -13,13 +14,16 @@ from typing import Any
 import pandas as pd
 
 from features.errors import RecordsError
-from models.backtest import PROBABILITY, BacktestResult, Candidate, backtest
+from models.backtest import PROBABILITY, BacktestResult, Candidate, backtest, fit_model
 from models.baselines import ColumnScorer
 from models.evaluate import POOLED
+from models.importance import shap_importance
 from models.matrix import PreparedMatrix, prepare_matrix
 from models.splits import Split, kfold_splits, split_table, temporal_splits
 from scoring.config import RunConfig
+from scoring.equality import matrix_equality, write_equality
 from scoring.io import write_json, write_table
+from scoring.report_model import render_model_report
 
 
 def read_matrix(path: Path) -> pd.DataFrame:
@@ -156,4 +160,39 @@ def backtest_matrix(
     out.mkdir(parents=True, exist_ok=True)
     write_json(document, out / "metrics.json")
     write_table(result.predictions, out / "predictions.parquet")
+    as_of = pd.Timestamp(frame["as_of"].max()).date().isoformat()
+    importance = _importance(frame, prepared, splits[-1], result.selection.chosen, config)
+    page = render_model_report(
+        result,
+        as_of=as_of,
+        importance=importance,
+        notes=prepared.notes,
+        baseline_names={name: name.removeprefix("baseline:") for name in scorers},
+    )
+    (out / "model.html").write_text(page, encoding="utf-8")
+    if prepared.protected:
+        equality = matrix_equality(result, frame, prepared.protected, prepared.harm_col, config)
+        write_equality(equality, as_of, out)
+        document["release"] = equality.release
+        document["gate"] = equality.gate.to_dict()
+        write_json(document, out / "metrics.json")
     return result, document
+
+
+def _importance(
+    frame: pd.DataFrame, prepared: PreparedMatrix, split: Split, chosen: str, config: RunConfig
+) -> pd.DataFrame:
+    """Mean |SHAP| of the chosen candidate refitted on the last split, over a sample of its test rows."""
+    settings = next(c.settings for c in candidates(config, True) if c.name == chosen)
+    fitted = fit_model(
+        frame,
+        split,
+        prepared.features,
+        settings,
+        config.seed,
+        label_col="label_",
+        harm_col=prepared.harm_col,
+        calibration=config.backtest.calibration,
+    )
+    test = frame.iloc[split.indices(frame["as_of"])["test"]]
+    return shap_importance(fitted.ranker, test[prepared.features], seed=config.seed)

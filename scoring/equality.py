@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
@@ -17,10 +18,12 @@ from fairness.gate import GateResult, gate
 from fairness.groups import attach_groups
 from fairness.mitigation import mitigation_analysis, mitigation_split
 from fairness.proxies import ProxyResult, proxy_audit
+from fairness.report import render_equality_report
 from features.errors import PipelineError
 from features.schema import Records
 from models.backtest import PROBABILITY, BacktestResult
 from scoring.config import RunConfig
+from scoring.io import write_json
 
 log = logging.getLogger("harmrank")
 
@@ -42,7 +45,10 @@ class Equality:
 
     def blocked_reason(self) -> str | None:
         """The gate's reasons in one line, or None when it passed."""
-        return None if self.gate.passed else "equality gate: " + "; ".join(self.gate.reasons)
+        if self.gate.passed:
+            return None
+        text = "equality gate: " + "; ".join(self.gate.reasons)
+        return text if len(text) <= 2000 else text[:1960] + " ... (all reasons: equality.html)"
 
 
 def _birth(records: Records) -> pd.DataFrame | None:
@@ -125,3 +131,68 @@ def _mitigation(
             )
         )
     return pd.concat(frames, ignore_index=True) if frames else None
+
+
+def audit_document(equality: Equality) -> dict[str, object]:
+    """audit.json: every group figure with its interval, the proxy audit, the trade-off and the gate."""
+    return {
+        "release": equality.release,
+        "gate": equality.gate.to_dict(),
+        "policy": equality.policy,
+        "audit": equality.audit.to_dict(),
+        "proxies": equality.proxies.to_dict() if equality.proxies is not None else None,
+        "mitigation": (
+            equality.tradeoff.to_dict(orient="records") if equality.tradeoff is not None else None
+        ),
+        "notes": equality.notes,
+    }
+
+
+def write_equality(equality: Equality, as_of: str, directory: Path) -> None:
+    """Write audit.json and equality.html into ``directory``."""
+    write_json(audit_document(equality), directory / "audit.json")
+    page = render_equality_report(
+        as_of=as_of,
+        audit=equality.audit,
+        gate=equality.gate,
+        proxies=equality.proxies,
+        tradeoff=equality.tradeoff,
+        label_bias=None,
+        policy=equality.policy,
+        notes=equality.notes,
+    )
+    (directory / "equality.html").write_text(page, encoding="utf-8")
+
+
+def matrix_equality(
+    backtest: BacktestResult, frame: pd.DataFrame, protected: list[str], harm_col: str, config: RunConfig
+) -> Equality:
+    """The audit of a matrix-mode backtest: groups from the matrix's own protected columns.
+
+    A person's characteristics are taken from their latest row. No proxy audit or mitigation
+    analysis (they need the event engine's feature panel); the gate applies as in a run.
+    """
+    latest = frame.sort_values(["person_id", "as_of"], kind="stable").drop_duplicates(
+        "person_id", keep="last"
+    )
+    table = latest[["person_id", *protected]].reset_index(drop=True)
+    predictions = backtest.predictions.reset_index(drop=True)
+    settings = config.fairness
+    if settings.characteristics is None:  # intersections only of the columns this table has
+        kept = [c for c in settings.intersections if all(part in protected for part in c)]
+        settings = settings.model_copy(update={"intersections": kept})
+    groups = attach_groups(predictions[["person_id", "as_of"]], table, None, settings)
+    chosen = backtest.selection.chosen
+    result = audit(
+        predictions,
+        groups,
+        chosen,
+        settings,
+        config.seed,
+        probability_col=f"{chosen}{PROBABILITY}",
+        label_col="label_",
+        harm_col=harm_col,
+    )
+    notes = ["characteristics are each person's values on their latest row of the matrix"]
+    policy_flags = {"protected columns kept out of the features": True}
+    return Equality(result, gate(result, settings.gate), None, None, policy_flags, notes)

@@ -8,11 +8,10 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from fairness.report import render_equality_report
 from models.importance import shap_importance
 from scoring.backtesting import metrics_document
 from scoring.config import RunConfig
-from scoring.equality import Equality
+from scoring.equality import write_equality
 from scoring.io import atomic_directory, sha256, write_json, write_table
 from scoring.listing import Listing, build_listing
 from scoring.pipeline import RunResult
@@ -120,21 +119,6 @@ def manifest(result: RunResult, config: RunConfig, data_dir: Path) -> dict[str, 
     }
 
 
-def _audit_document(equality: Equality) -> dict[str, object]:
-    """audit.json: every group figure with its interval, the proxy audit, the trade-off and the gate."""
-    return {
-        "release": equality.release,
-        "gate": equality.gate.to_dict(),
-        "policy": equality.policy,
-        "audit": equality.audit.to_dict(),
-        "proxies": equality.proxies.to_dict() if equality.proxies is not None else None,
-        "mitigation": (
-            equality.tradeoff.to_dict(orient="records") if equality.tradeoff is not None else None
-        ),
-        "notes": equality.notes,
-    }
-
-
 def write_run(result: RunResult, config: RunConfig, data_dir: Path) -> tuple[Path, Listing]:
     """Write the run directory atomically; returns its final path and the explained list."""
     target = config.runs_dir / result.as_of.date().isoformat()
@@ -179,18 +163,7 @@ def write_run(result: RunResult, config: RunConfig, data_dir: Path) -> tuple[Pat
             )
             (staging / "model.html").write_text(page, encoding="utf-8")
         if result.equality is not None:
-            write_json(_audit_document(result.equality), staging / "audit.json")
-            page = render_equality_report(
-                as_of=result.as_of.date().isoformat(),
-                audit=result.equality.audit,
-                gate=result.equality.gate,
-                proxies=result.equality.proxies,
-                tradeoff=result.equality.tradeoff,
-                label_bias=None,
-                policy=result.equality.policy,
-                notes=result.equality.notes,
-            )
-            (staging / "equality.html").write_text(page, encoding="utf-8")
+            write_equality(result.equality, result.as_of.date().isoformat(), staging)
         write_json(manifest(result, config, data_dir), staging / "manifest.json")
     return target, listing
 

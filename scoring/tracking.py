@@ -35,20 +35,17 @@ def _metrics(result: RunResult) -> tuple[pd.DataFrame, str]:
     return table, result.backtest.selection.chosen
 
 
-def track_run(
-    result: RunResult,
-    config: RunConfig,
-    run_dir: Path,
-    *,
-    extra_metrics: dict[str, float] | None = None,
-    blocked: str | None = None,
-) -> Tracked | None:
+def track_run(result: RunResult, config: RunConfig, run_dir: Path) -> Tracked | None:
     """Log the run to MLflow and register its model when one was trained; None when tracking is off.
 
-    ``blocked`` (the equality gate's reason) tags the run so that ``harmrank promote`` refuses it.
+    The equality audit's pooled figures are logged as metrics; a gate breach tags the run so that
+    ``harmrank promote`` refuses its model.
     """
     if not config.tracking.enabled:
         return None
+    equality = result.equality
+    extra_metrics = equality.audit.mlflow_metrics() if equality is not None else None
+    blocked = equality.blocked_reason() if equality is not None else None
     from models.registry import BLOCK_TAG, log_run, register_candidate
 
     metrics, name = _metrics(result)

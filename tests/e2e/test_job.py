@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from scoring.cli import app, main
 from scoring.outputs import PUBLISHED_COLUMNS
+from tests.browser import browser  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[2]
 AS_OF = "2026-11-01"
@@ -79,7 +80,7 @@ def run_job(world: Path, tmp: Path, name: str, *, tracking: bool = False, analys
     return runs / AS_OF
 
 
-def test_job_writes_list_and_manifest(world: Path, tmp_path: Path) -> None:
+def test_job_writes_list_and_manifest(world: Path, tmp_path: Path, browser) -> None:  # noqa: F811
     run_dir = run_job(world, tmp_path, "runs", analyses=True)
     top = pd.read_csv(run_dir / "top100.csv", dtype={"person_id": str})
     assert list(top.columns) == PUBLISHED_COLUMNS
@@ -105,6 +106,24 @@ def test_job_writes_list_and_manifest(world: Path, tmp_path: Path) -> None:
     assert {"v100", "rfg", "logistic"} <= set(metrics["models"])
     page = (run_dir / "model.html").read_text()
     assert "<svg" in page and "V100" in page and "https://" not in page
+    audit = json.loads((run_dir / "audit.json").read_text())
+    assert manifest["release"]["status"] == audit["release"]
+    assert audit["proxies"] is not None and audit["mitigation"] is not None
+    equality = (run_dir / "equality.html").read_text()
+    listed = set(top["person_id"])
+    assert not any(person in equality for person in listed)  # aggregates only
+
+    first = top.iloc[0]
+    index = browser.open(run_dir / "report" / "index.html")
+    assert index.errors == [] and first["person_id"] in index.text
+    person_page = next((run_dir / "report" / "people").glob(f"{first['person_id']}*.html"))
+    person = browser.open(person_page)
+    assert person.errors == [] and first["reason_1"].split(":")[0] in person.text
+    person.screenshot(tmp_path / "person.png")
+    assert browser.open(run_dir / "model.html").errors == []
+    equality_page = browser.open(run_dir / "equality.html")
+    assert equality_page.errors == [] and "RELEASE" in equality_page.text.upper()
+    assert (tmp_path / "person.png").stat().st_size > 10_000
 
 
 def test_same_inputs_give_byte_identical_list(world: Path, tmp_path: Path) -> None:
@@ -205,8 +224,13 @@ def test_run_is_logged_registered_and_the_champion_reproduces_its_list(world: Pa
     assert logged.data.tags["harmrank.model"] == chosen
     assert 0 < logged.data.metrics[f"{chosen}.precision_at_100"] <= 1
     assert "v100.harm_captured_at_100" in logged.data.metrics
+    assert "audit.flagged" in logged.data.metrics  # the equality audit's figures
+    assert any(key.startswith("audit.ethnicity.") for key in logged.data.metrics)
+    release = json.loads((first / "manifest.json").read_text())["release"]["status"]
+    assert ("release_blocked" in logged.data.tags) == (release == "not for release")
     reports = {a.path for a in client.list_artifacts(tracked["run_id"], "reports")}
     assert {"reports/model.html", "reports/metrics.json", "reports/manifest.json"} <= reports
+    assert {"reports/equality.html", "reports/audit.json"} <= reports
     assert not any("top100" in path for path in reports)  # personal data stays in the run directory
     version = client.get_model_version_by_alias("harmrank", "candidate")
     assert int(version.version) == 1

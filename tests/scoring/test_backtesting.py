@@ -84,6 +84,15 @@ def test_multi_month_matrix_backtests_models_and_baselines(tmp_path: Path, confi
     assert doc["selection"]["chosen"] in {"lightgbm_binary", "lightgbm_lambdarank"}
     predictions = pd.read_parquet(tmp_path / "out" / "predictions.parquet")
     assert "ethnicity" not in predictions.columns
+    audit = json.loads((tmp_path / "out" / "audit.json").read_text())
+    assert audit["release"] in ("release allowed", "not for release")
+    assert doc["release"] == audit["release"] and "passed" in doc["gate"]
+    groups = pd.DataFrame(audit["audit"]["groups"])
+    assert "ethnicity" in set(groups["characteristic"])
+    page = (tmp_path / "out" / "equality.html").read_text()
+    assert "ethnicity" in page and "P0" not in page  # aggregates only: no person id
+    model_page = (tmp_path / "out" / "model.html").read_text()
+    assert "<svg" in model_page and "force_score" in model_page
 
 
 def test_protected_and_baseline_columns_are_never_features() -> None:
@@ -107,6 +116,8 @@ def test_single_date_matrix_says_it_used_folds(tmp_path: Path, config: Path) -> 
     doc = invoke(path, tmp_path / "out", config)
     notes = " ".join(doc["notes"])
     assert "fold" in notes and "no as_of column" in notes and "no --harm column" in notes
+    assert (tmp_path / "out" / "model.html").is_file()
+    assert not (tmp_path / "out" / "audit.json").exists()  # no --protected: no audit
 
 
 def test_identifier_column_is_refused_with_a_way_out(tmp_path: Path, config: Path) -> None:
