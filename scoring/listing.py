@@ -20,6 +20,7 @@ from scoring.pipeline import RunResult
 from scoring.review import decisions, review_summary
 
 N_REASONS = 3
+NAN = float("nan")
 
 
 @dataclass
@@ -45,18 +46,16 @@ def build_listing(result: RunResult, config: RunConfig) -> Listing:
     rows = result.current.set_index("person_id").loc[people, result.features]
     explained = explain(result.model, rows, people)
     listed = top.merge(top_reasons(explained.reasons, N_REASONS), on="person_id", how="left")
-    earlier_runs = [r for r in find_previous_runs(config.runs_dir, result.as_of.date())]
+    earlier_runs = find_previous_runs(config.runs_dir, result.as_of.date())
     lists = load_lists(earlier_runs)
     previous = lists[lists["as_of"] == lists["as_of"].max()] if len(lists) else None
     listed = list_status(listed, previous, lists if len(lists) else None)
     log = Path(config.scoring.review_log)
     reviewed_run = earlier_runs[0][0].isoformat() if earlier_runs else None
-    summary = (
-        review_summary(previous["person_id"], reviewed_run, log)
-        if previous is not None and reviewed_run is not None
-        else {"listed": 0, "reviewed": 0, "share_reviewed": float("nan"), "no_action": 0}
-        | {"override_rate": float("nan")}
-    )
+    if previous is not None and reviewed_run is not None:
+        summary = review_summary(previous["person_id"], reviewed_run, log)
+    else:  # no earlier list: nothing could have been reviewed yet
+        summary = {"listed": 0, "reviewed": 0, "share_reviewed": NAN, "no_action": 0, "override_rate": NAN}
     events, offences = result.records.events, result.records.offences
     return Listing(
         listed=listed,

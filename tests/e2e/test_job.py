@@ -23,7 +23,8 @@ runner = CliRunner()
 def write_config(tmp: Path, runs: Path, *, tracking: bool = False, analyses: bool = False) -> Path:
     """The default config with a lighter backtest (to keep the suite within minutes), writing into ``tmp``.
 
-    The proxy audit and the mitigation analysis run only with ``analyses`` (they cost ~20 s a run).
+    The proxy audit, the mitigation analysis and the lambdarank candidate run only with
+    ``analyses`` (together they double the cost of a run).
     """
     data = yaml.safe_load((REPO / "configs" / "default.yaml").read_text())
     data["runs_dir"] = str(runs)
@@ -31,6 +32,8 @@ def write_config(tmp: Path, runs: Path, *, tracking: bool = False, analyses: boo
     data["backtest"]["splits"]["test_months"] = 3
     data["backtest"]["evaluation"]["n_boot"] = 50
     data["model"]["n_estimators"] = 60
+    if not analyses:
+        data["backtest"]["objectives"] = ["binary"]
     data["scoring"]["review_log"] = str(tmp / "reviews.sqlite")
     data["fairness"]["n_boot"] = 50
     data["proxies"] |= {"enabled": analyses, "n_boot": 50, "n_folds": 3}
