@@ -204,7 +204,7 @@ def render_officer_report(
     as_of
         The run's as-of date, ISO (``YYYY-MM-DD``).
     listed, left, reasons, evidence, history, rank_history, reviews, review_summary, base_value
-        The frames of ``/work/notes/contracts.md``: the list (one row per listed person), who left
+        The frames of ``docs/report-frames.md``: the list (one row per listed person), who left
         since last month, all SHAP reasons of the listed people, the records behind the top reasons,
         their event histories, their ranks on earlier lists, the review log and its summary, and the
         model's base value (raw margin).

@@ -1,7 +1,7 @@
 """The content of one officer page per listed person: reasons, waterfall, evidence, history, rank, reviews.
 
 :func:`person_context` turns one person's rows of the explanation frames (see
-``/work/notes/contracts.md``) into plain dicts and strings for ``officer_person.html``. Numbers are
+``docs/report-frames.md``) into plain dicts and strings for ``officer_person.html``. Numbers are
 formatted here with fixed decimals and charts are built by :mod:`scoring.svg_officer`, so the page
 is the same bytes for the same inputs. Nothing here writes files; :mod:`scoring.report_officer`
 does.

@@ -1,4 +1,4 @@
-"""Small hand-made inputs for the officer report, in the layouts of /work/notes/contracts.md.
+"""Small hand-made inputs for the officer report, in the layouts of docs/report-frames.md.
 
 Five listed people (two stayed, two new, one returned), two who left, thirteen reasons each, an
 evidence trail with one capped reason (30 records, 25 shown), histories over three years, ranks on
