@@ -79,29 +79,29 @@ def equality_audit(
     )
     notes: list[str] = []
     proxies = None
-    if config.proxies.enabled:
+    panel_groups = None
+    if config.proxies.enabled or config.mitigation.enabled:
         panel_groups = attach_groups(labelled[["person_id", "as_of"]], protected, birth, settings)
+    if config.proxies.enabled:
         proxies = proxy_audit(
             labelled[names], panel_groups, config.proxies, config.seed, keys=labelled[["person_id", "as_of"]]
         )
     tradeoff = None
     if config.mitigation.enabled:
-        tradeoff = _mitigation(labelled, names, protected, birth, proxies, config, notes)
+        tradeoff = _mitigation(labelled, names, panel_groups, proxies, config, notes)
     return Equality(result, gate(result, settings.gate), proxies, tradeoff, policy(config), notes)
 
 
 def _mitigation(
     labelled: pd.DataFrame,
     names: list[str],
-    protected: pd.DataFrame,
-    birth: pd.DataFrame | None,
+    groups: pd.DataFrame,
     proxies: ProxyResult | None,
     config: RunConfig,
     notes: list[str],
 ) -> pd.DataFrame | None:
     settings = config.mitigation
     frames = []
-    groups = attach_groups(labelled[["person_id", "as_of"]], protected, birth, config.fairness)
     try:
         split = mitigation_split(
             labelled["as_of"],

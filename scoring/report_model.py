@@ -62,7 +62,8 @@ class Table:
     strong: list[bool] = field(default_factory=list)
 
 
-def _environment() -> jinja2.Environment:
+def template_environment() -> jinja2.Environment:
+    """The Jinja2 environment of every scoring/templates page: autoescaped, strict, stable whitespace."""
     return jinja2.Environment(
         loader=jinja2.PackageLoader("scoring", "templates"),
         autoescape=True,
@@ -392,4 +393,4 @@ def render_model_report(
         "n_boot": result.evaluation.settings.n_boot,
         "confidence": f"{result.evaluation.settings.confidence:.0%}",
     }
-    return _environment().get_template("model.html").render(**context)
+    return template_environment().get_template("model.html").render(**context)

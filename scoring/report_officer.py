@@ -21,6 +21,7 @@ import jinja2
 import pandas as pd
 from markupsafe import Markup
 
+from scoring.report_model import template_environment
 from scoring.report_person import (
     band,
     days,
@@ -65,17 +66,6 @@ def not_used(policies: set[str]) -> list[str]:
         "Location: no postcode, address, area or neighbourhood classification is an input.",
         victim,
     ]
-
-
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("scoring", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
 
 
 def _assets(env: jinja2.Environment) -> dict[str, object]:
@@ -215,7 +205,7 @@ def render_officer_report(
     -------
     The paths written: the index first, then the person pages in rank order.
     """
-    env = _environment()
+    env = template_environment()
     assets = _assets(env)
     listed = listed.sort_values(["rank", "person_id"], kind="mergesort").reset_index(drop=True)
     grouped = {
