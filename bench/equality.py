@@ -1,8 +1,8 @@
 """Equality checks on synthetic worlds: label bias against the truth, proxy audit, mitigation trade-off.
 
 Usage:
-    python bench/equality.py                       # two small generated worlds, recording bias 0.25 and 0
-    python bench/equality.py --bias 0.5 0.25 0     # one generated world per recording-bias value
+    python bench/equality.py                       # two small generated worlds, recording bias 1.0 and 0
+    python bench/equality.py --bias 1.0 0.5 0      # one generated world per recording-bias value
     python bench/equality.py --world data/world    # a world directory (records + truth/)
 
 For each world: the monthly feature panel up to ``--as-of`` (default: the day after the world
@@ -192,7 +192,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--world", type=Path, help="world directory with truth/ (default: generate worlds)")
     parser.add_argument(
-        "--bias", type=float, nargs="+", default=[0.25, 0.0], help="recording-bias values to generate"
+        "--bias", type=float, nargs="+", default=[1.0, 0.0], help="recording-bias values to generate"
     )
     parser.add_argument("--as-of", help="as-of date (default: the day after the world ends)")
     parser.add_argument("--persons", type=int, default=20_000, help="persons in a generated world")

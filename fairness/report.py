@@ -306,9 +306,16 @@ def _facts(audit: Any, proxies: Any | None, policy: dict[str, bool]) -> dict[str
             share = row["recorded"] / row["total"] if row["total"] else math.nan
             if finite(share) and share < LOW_COVERAGE:
                 low.append((str(c), f"{share * 100:.0f}%"))
-    features = 0 if proxies is None else int(proxies.features["flagged"].astype(bool).sum())
+    features = proxies.features if proxies is not None else pd.DataFrame(columns=["feature", "flagged"])
+    flagged = features.loc[features["flagged"].astype(bool), "feature"]
     inputs = [name for key, name in (("use_age", "age"), ("use_sex", "sex")) if policy.get(key)]
-    return {"low_coverage": low, "proxy_features": features, "inputs": inputs}
+    return {
+        "low_coverage": low,
+        "proxy_features": int(flagged.nunique()),  # distinct features, whatever number of groups
+        "proxy_pairs": len(flagged),
+        "features_audited": int(features["feature"].nunique()),
+        "inputs": inputs,
+    }
 
 
 def _policy(policy: dict[str, bool]) -> dict[str, Any]:

@@ -72,11 +72,11 @@ class SyntheticConfig(BaseModel):
     seed: int = Field(20261101, ge=0, description="Seed of numpy's default_rng.")
     end_date: date = Field(date(2026, 10, 31), description="Last day the extract covers.")
     recording_bias: float = Field(
-        0.25,
+        1.0,
         ge=0,
         le=3,
         description="Extra relative recording of the bias group's offences (named suspect) and "
-        "stops at the same true propensity: 0.25 = 25% more often; 0 = no bias.",
+        "stops at the same true propensity: 1.0 = twice as often; 0 = no bias.",
     )
     bias_group: str = Field("Black", description="Ethnicity group the recording bias applies to.")
     bad_row_share: float = Field(0.0005, ge=0, le=0.1, description="Share of event rows deliberately broken.")

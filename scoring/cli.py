@@ -186,6 +186,9 @@ def run(
         f"Model report: {run_dir / 'model.html'}\n"
         f"Officer report: [bold]{run_dir / 'report' / 'index.html'}[/bold]"
     )
+    if result.equality is not None:
+        release = result.equality.release
+        console.print(f"Equality report: [bold]{run_dir / 'equality.html'}[/bold] ({release})")
     if tracked is not None:
         registered = f", registered as version {tracked.version} (alias candidate)" if tracked.version else ""
         console.print(f"MLflow run {tracked.run_id}{registered}; `harmrank promote` checks it against V100.")

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+from fairness.audit import POOLED
 from models.importance import shap_importance
 from scoring.backtesting import metrics_document
 from scoring.config import RunConfig
@@ -192,4 +193,16 @@ def summary_rows(result: RunResult, listing: Listing, k: int) -> list[tuple[str,
         for metric in ("precision", "harm_captured"):
             model, v100 = value(chosen, metric, k=k), value("v100", metric, k=k)
             rows.append((f"backtest {metric}@{k}: model / V100", f"{model:.3f} / {v100:.3f}"))
+    if result.equality is not None:
+        d = result.equality.audit.disparities
+        pooled = d[d["scope"] == POOLED]
+        flagged = pooled[pooled["flagged"].astype(bool)]
+        rows.append(("equality: release", result.equality.release))
+        rows.append(
+            (
+                "equality: disparities flagged",
+                f"{len(flagged):,} of {len(pooled):,} pooled comparisons "
+                f"({flagged['characteristic'].nunique():,} characteristics)",
+            )
+        )
     return rows

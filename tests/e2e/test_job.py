@@ -80,6 +80,8 @@ def run_job(world: Path, tmp: Path, name: str, *, tracking: bool = False, analys
     result = runner.invoke(app, ["run", "--as-of", AS_OF, "--data", str(world), "--config", str(config)])
     assert result.exit_code == 0, result.output
     assert "top100.csv" in result.output
+    if (runs / AS_OF / "equality.html").is_file():  # the analyst is told where it is and what it found
+        assert "Equality report:" in result.output and "equality: disparities flagged" in result.output
     return runs / AS_OF
 
 

@@ -280,16 +280,17 @@ def make_proxies() -> SimpleNamespace:
     )
     features = pd.DataFrame(
         {
-            "characteristic": ["ethnicity", "ethnicity", "ethnicity", "sex"],
-            "target": ["Black", "Black", "Black", "Female"],
+            "characteristic": ["ethnicity", "ethnicity", "ethnicity", "sex", "ethnicity"],
+            "target": ["Black", "Black", "Black", "Female", "all"],
             "feature": [
                 "stop_search_count_365d",
                 "intelligence_count_365d",
                 "arrest_count_730d",
                 "dv_suspect_365d",
+                "stop_search_count_365d",
             ],
-            "association": [0.262, 0.214, 0.118, 0.151],
-            "flagged": [True, True, False, False],
+            "association": [0.262, 0.214, 0.118, 0.151, 0.205],
+            "flagged": [True, True, False, False, True],
         }
     )
     return SimpleNamespace(

@@ -272,8 +272,9 @@ def test_bad_inputs_raise_errors_that_say_what_to_do() -> None:
         audit(HAND, HAND_GROUPS, "score", s.model_copy(update={"reference": {"grp": "C"}}), seed=1)
 
 
-def _world_audit(bias: float) -> pd.DataFrame:
-    """Pooled ethnicity disparities of the V100 list on a generated world (50k persons, 4 years)."""
+def _world_audit(bias: float | None) -> pd.DataFrame:
+    """Pooled ethnicity disparities of the V100 list on a generated world (50k persons, 4 years);
+    ``bias`` None: the default world's recording bias (configs/synthetic.yaml)."""
     from datetime import date
     from pathlib import Path
 
@@ -285,7 +286,10 @@ def _world_audit(bias: float) -> pd.DataFrame:
     from features.validate import validate
 
     offences = pd.read_csv(Path(__file__).resolve().parents[2] / "configs" / "offences.csv")
-    world = generate_world(SyntheticConfig(persons=50_000, years=4, recording_bias=bias), offences)
+    config = SyntheticConfig(persons=50_000, years=4)
+    if bias is not None:
+        config = config.model_copy(update={"recording_bias": bias})
+    world = generate_world(config, offences)
     sources = {name: name for name in world.records}
     records, _ = validate(dict(world.records), ValidationSettings(today=date(2100, 1, 1)), sources)
     events = prepare_events(records.events, records.offences)
@@ -310,9 +314,12 @@ def _world_audit(bias: float) -> pd.DataFrame:
 
 @pytest.mark.slow
 def test_a_generated_world_shows_recording_bias_only_when_it_is_injected() -> None:
-    # Recording bias doubles how often Black people's offences are recorded at the same true
-    # propensity (the default world's mild 0.25 is too weak to flag on a world this small).
-    biased = _world_audit(1.0)
+    # The default world's recording bias: Black people's offences are named, and they are stopped,
+    # twice as often at the same true propensity (their recorded outcome rate rises ~1.5x).
+    from features.synthetic import SyntheticConfig
+
+    assert SyntheticConfig().recording_bias == 1.0
+    biased = _world_audit(None)
     black = biased.loc["Black"]
     assert black.loc["base_rate", "flagged"] and black.loc["base_rate", "ratio"] > 1.2
     assert black.loc["selection_rate", "flagged"] and black.loc["selection_rate", "ratio_lo"] > 1

@@ -146,6 +146,8 @@ def test_full_report_has_every_section(full, gate) -> None:
         assert heading in words, heading
     assert "too few for stable group figures" in words
     assert "stop_search_count_365d" in words and "0.262" in words
+    # distinct features, not feature and group pairs: 2 of the fixture's 4 features, in 3 pairs
+    assert "2 of the 4 features are flagged as possible proxies of at least one group (3 feature" in words
     assert "ExponentiatedGradient (TPR parity)" in words
     assert "would be direct discrimination, so the production score never takes one as input" in words
     assert "Labels record who was named or arrested, not who offended." in words
