@@ -6,19 +6,22 @@ the audit: the corrected interval excludes 1.0). It breaches the recall rule whe
 ratio is below ``min_recall_ratio`` (and, with ``recall_needs_significance``, the default, is
 flagged too).
 Suppressed comparisons never breach: they are listed as unchecked. A run with any breach is
-"not for release".
+"not for release", unless an equality reviewer has accepted that breach in the settings
+(``accepted``: characteristic, group, metric, reason, who, when, review-by date) and the run's date
+is not past its review-by date: then the breach is shown with the decision and does not block.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from fairness.audit import POOLED, AuditResult, _records
-from fairness.settings import GateSettings
+from fairness.settings import AcceptedBreach, GateSettings
 
 CHECK_COLUMNS = [
     "characteristic",
@@ -33,6 +36,8 @@ CHECK_COLUMNS = [
     "upper",
     "breached",
     "rule",
+    "accepted",
+    "decision",
 ]
 _NAMES = {"fpr": "false positive rate", "fnr": "false negative rate", "selection_rate": "selection rate"}
 
@@ -43,13 +48,19 @@ class GateResult:
 
     ``checks`` has one row per (characteristic, group, metric) compared at ``k``: the ratio to
     the reference with its interval, the bounds (``upper`` NaN for a minimum), ``breached`` and
-    ``rule`` (the rule in words, or why the row was not checked).
+    ``rule`` (the rule in words, or why the row was not checked), ``accepted`` (a breach a
+    reviewer accepted, in force on the run's date) and ``decision`` (that acceptance in words, or
+    why it no longer holds). ``reasons`` are the breaches that block; ``accepted`` the ones that
+    do not, with the decision; ``unused`` the acceptances that matched no breach (the setting can
+    be removed).
     """
 
     passed: bool
     checks: pd.DataFrame
     reasons: list[str]
     enabled: bool = True
+    accepted: list[str] = field(default_factory=list)
+    unused: list[str] = field(default_factory=list)
 
     @property
     def unchecked(self) -> pd.DataFrame:
@@ -62,6 +73,8 @@ class GateResult:
             "passed": self.passed,
             "enabled": self.enabled,
             "reasons": list(self.reasons),
+            "accepted": list(self.accepted),
+            "unused_acceptances": list(self.unused),
             "checks": _records(self.checks),
         }
 
@@ -87,7 +100,37 @@ def _reason(row: pd.Series, confidence: float) -> str:
     )
 
 
-def gate(audit: AuditResult, settings: GateSettings) -> GateResult:
+def _decision(a: AcceptedBreach) -> str:
+    decided, review = a.decided_on.isoformat(), a.review_by.isoformat()
+    return f"accepted by {a.decided_by} on {decided}, to be reviewed by {review}"
+
+
+def _accept(rows: pd.DataFrame, settings: GateSettings, on: date | None) -> list[str]:
+    """Mark the breaches a reviewer accepted (in force on ``on``); return the unused acceptances."""
+    rows["accepted"] = False
+    rows["decision"] = ""
+    unused = []
+    for a in settings.accepted:
+        hit = (
+            rows["breached"].to_numpy(dtype=bool)
+            & (rows["characteristic"] == a.characteristic).to_numpy()
+            & (rows["group"] == a.group).to_numpy()
+            & (rows["metric"] == a.metric).to_numpy()
+        )
+        if not hit.any():
+            unused.append(f"{_label(a.metric, settings.k)} for {a.characteristic}={a.group} ({_decision(a)})")
+            continue
+        lapsed = on is not None and on > a.review_by
+        rows.loc[hit, "accepted"] = not lapsed
+        rows.loc[hit, "decision"] = (
+            f"{_decision(a)}; LAPSED: the run's date {on} is after it"
+            if lapsed
+            else f"{_decision(a)}: {a.reason}"
+        )
+    return unused
+
+
+def gate(audit: AuditResult, settings: GateSettings, on: date | None = None) -> GateResult:
     """Check the pooled disparities at ``settings.k`` against the tolerances.
 
     Parameters
@@ -95,7 +138,10 @@ def gate(audit: AuditResult, settings: GateSettings) -> GateResult:
     audit
         The audit of the run; its settings must audit ``settings.k`` and the gate's metrics.
     settings
-        The tolerances.
+        The tolerances and the breaches reviewers have accepted.
+    on
+        The run's date: an acceptance whose ``review_by`` is before it has lapsed and no longer
+        stops its breach from blocking. None: acceptances never lapse (no date to judge by).
 
     Returns
     -------
@@ -129,8 +175,14 @@ def gate(audit: AuditResult, settings: GateSettings) -> GateResult:
     rows.loc[~checked, "rule"] = np.where(
         suppressed[~checked], "unchecked: suppressed (too few people)", "unchecked: not defined"
     )
+    unused = _accept(rows, settings, on)
     rows = rows.sort_values(["characteristic", "group", "metric"], kind="mergesort")
     confidence = audit.settings.confidence
-    reasons = [_reason(r, confidence) for _, r in rows[rows["breached"]].iterrows()]
+    blocking = rows[rows["breached"] & ~rows["accepted"]]
+    reasons = [
+        _reason(r, confidence) + (f" ({r['decision']})" if r["decision"] else "")
+        for _, r in blocking.iterrows()
+    ]
+    accepted = [f"{_reason(r, confidence)}: {r['decision']}" for _, r in rows[rows["accepted"]].iterrows()]
     checks = rows[CHECK_COLUMNS].reset_index(drop=True)
-    return GateResult(not reasons, checks, reasons)
+    return GateResult(not reasons, checks, reasons, accepted=accepted, unused=unused)

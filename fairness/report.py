@@ -123,7 +123,12 @@ def render_equality_report(
     flagged = _flagged(view)
     context = {
         "as_of": as_of,
-        "gate": {"passed": bool(gate.passed), "reasons": [str(r) for r in gate.reasons]},
+        "gate": {
+            "passed": bool(gate.passed),
+            "reasons": [str(r) for r in gate.reasons],
+            "accepted": [str(r) for r in getattr(gate, "accepted", [])],
+            "unused": [str(r) for r in getattr(gate, "unused", [])],
+        },
         "checked": _checked(audit, view, base, inter),
         "findings": [_finding(view, r) for r in flagged[:FINDINGS_SHOWN]],
         "n_flagged": len(flagged),
@@ -425,4 +430,7 @@ def _checks(checks: pd.DataFrame) -> list[dict[str, Any]]:
     frame = checks.assign(
         k_sort=[-1 if pd.isna(k) else int(k) for k in checks["k"]], passed=~checks["breached"].astype(bool)
     )
+    for col, empty in (("accepted", False), ("decision", "")):  # a gate without reviewers' acceptances
+        if col not in frame:
+            frame[col] = empty
     return _records(frame, ["passed", "characteristic", "group", "metric", "k_sort"])

@@ -7,6 +7,7 @@ equality report can repeat it. Settings are validated once at the entry point.
 from __future__ import annotations
 
 import itertools
+from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator, model_validator
@@ -28,6 +29,37 @@ WHOLE_SCORE_METRICS = (
 )
 COMPOSITION = ("size", "cohort_share", "list_share")  # describe group sizes: never compared as disparities
 METRIC_NAMES = (*WHOLE_SCORE_METRICS[:3], *TOP_K_METRICS, *WHOLE_SCORE_METRICS[3:])
+
+
+class AcceptedBreach(BaseModel):
+    """A breach of the gate that an equality reviewer has examined and accepted, and why.
+
+    The gate stops blocking on it until ``review_by``; the report shows the decision beside the
+    breach, and the acceptance lapses (the breach blocks again) after that date.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    characteristic: str = Field(min_length=1, description="Characteristic of the breach, e.g. age_band.")
+    group: str = Field(min_length=1, description="Group of the breach, as the report names it, e.g. 35-49.")
+    metric: str = Field(min_length=1, description="Gate metric of the breach: precision, fpr or recall.")
+    reason: str = Field(
+        min_length=20,
+        description="Why the difference is accepted: the legitimate aim and why the list is a "
+        "proportionate means of achieving it (Equality Act 2010 s19), or the mitigation in place.",
+    )
+    decided_by: str = Field(min_length=1, description="Who accepted it (name and role).")
+    decided_on: date = Field(description="When it was accepted.")
+    review_by: date = Field(
+        description="Last as-of date the acceptance covers: after it the breach blocks release again "
+        "until it is re-examined (the s149 duty is continuing)."
+    )
+
+    @model_validator(mode="after")
+    def _review_after_decision(self) -> AcceptedBreach:
+        if self.review_by <= self.decided_on:
+            raise ValueError(f"review_by ({self.review_by}) must be after decided_on ({self.decided_on})")
+        return self
 
 
 class GateSettings(BaseModel):
@@ -80,6 +112,13 @@ class GateSettings(BaseModel):
         "most runs. false: any point ratio below the minimum breaches.",
     )
 
+    accepted: list[AcceptedBreach] = Field(
+        [],
+        description="Breaches an equality reviewer has examined and accepted, each with the reason, "
+        "who decided, when, and the date it must be reviewed by. An accepted breach does not block "
+        "release; the report lists it with the decision. Default none.",
+    )
+
     @field_validator("ratio_bounds")
     @classmethod
     def _bounds_around_parity(cls, bounds: tuple[float, float]) -> tuple[float, float]:
@@ -95,6 +134,22 @@ class GateSettings(BaseModel):
         if unknown:
             raise ValueError(f"unknown gate metrics {unknown}; valid: {list(METRIC_NAMES)}")
         return names
+
+    @model_validator(mode="after")
+    def _accepted_are_gate_checks(self) -> GateSettings:
+        checked = [*self.metrics, *(["recall"] if self.min_recall_ratio is not None else [])]
+        seen = set()
+        for a in self.accepted:
+            if a.metric not in checked:
+                raise ValueError(
+                    f"accepted breach of {a.characteristic}={a.group}: metric {a.metric!r} is not "
+                    f"checked by the gate; checked: {checked}"
+                )
+            key = (a.characteristic, a.group, a.metric)
+            if key in seen:
+                raise ValueError(f"accepted breach {key} is listed twice")
+            seen.add(key)
+        return self
 
 
 class FairnessSettings(BaseModel):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -62,9 +63,18 @@ def policy(config: RunConfig) -> dict[str, bool]:
 
 
 def equality_audit(
-    backtest: BacktestResult, labelled: pd.DataFrame, names: list[str], records: Records, config: RunConfig
+    backtest: BacktestResult,
+    labelled: pd.DataFrame,
+    names: list[str],
+    records: Records,
+    config: RunConfig,
+    as_of: date,
 ) -> Equality | None:
-    """Audit the chosen model's backtest; None (logged) when the records have no protected table."""
+    """Audit the chosen model's backtest; None (logged) when the records have no protected table.
+
+    ``as_of`` is the run's date: reviewers' acceptances of gate breaches lapse after their
+    review-by date.
+    """
     protected = records.protected
     if protected is None or protected.empty or len(protected.columns) < 2:
         log.warning("no protected table: the equality audit cannot run")
@@ -89,7 +99,7 @@ def equality_audit(
     tradeoff = None
     if config.mitigation.enabled:
         tradeoff = _mitigation(labelled, names, panel_groups, proxies, config, notes)
-    return Equality(result, gate(result, settings.gate), proxies, tradeoff, policy(config), notes)
+    return Equality(result, gate(result, settings.gate, as_of), proxies, tradeoff, policy(config), notes)
 
 
 def _mitigation(
@@ -195,4 +205,5 @@ def matrix_equality(
     )
     notes = ["characteristics are each person's values on their latest row of the matrix"]
     policy_flags = {"protected columns kept out of the features": True}
-    return Equality(result, gate(result, settings.gate), None, None, policy_flags, notes)
+    today = config.validation.resolved_today()  # acceptances of gate breaches lapse after their date
+    return Equality(result, gate(result, settings.gate, today), None, None, policy_flags, notes)

@@ -97,7 +97,8 @@ def _release(result: RunResult) -> dict[str, object]:
     """Whether the run's model may be released, by the equality gate."""
     if result.equality is None:
         return {"status": "not audited", "reasons": ["no backtest or no protected table: nothing to audit"]}
-    return {"status": result.equality.release, "reasons": result.equality.gate.reasons}
+    gate = result.equality.gate
+    return {"status": result.equality.release, "reasons": gate.reasons, "accepted_breaches": gate.accepted}
 
 
 def manifest(result: RunResult, config: RunConfig, data_dir: Path) -> dict[str, object]:
@@ -199,10 +200,6 @@ def summary_rows(result: RunResult, listing: Listing, k: int) -> list[tuple[str,
         flagged = pooled[pooled["flagged"].astype(bool)]
         rows.append(("equality: release", result.equality.release))
         rows.append(
-            (
-                "equality: disparities flagged",
-                f"{len(flagged):,} of {len(pooled):,} pooled comparisons "
-                f"({flagged['characteristic'].nunique():,} characteristics)",
-            )
+            ("equality: disparities flagged", f"{len(flagged):,} of {len(pooled):,} pooled comparisons")
         )
     return rows

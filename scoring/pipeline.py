@@ -226,7 +226,7 @@ def run_monthly(
             result_backtest = _backtest(labelled, names, config, notes)
         if result_backtest is not None:
             with reporter.stage("Auditing equality (groups, proxies, mitigation)"):
-                equality = equality_audit(result_backtest, labelled, names, records, config)
+                equality = equality_audit(result_backtest, labelled, names, records, config, as_of)
             if equality is None:
                 notes.append("no protected table in the records: the equality audit could not run")
             else:

@@ -56,6 +56,8 @@ def track_run(result: RunResult, config: RunConfig, run_dir: Path) -> Tracked | 
         tags["harmrank.champion_version"] = str(result.champion_version)
     if blocked:
         tags[BLOCK_TAG] = blocked
+    if equality is not None and equality.gate.accepted:  # breaches reviewers accepted: visible in MLflow
+        tags["harmrank.accepted_breaches"] = "; ".join(equality.gate.accepted)[:4000]
     params = {
         "training": {k: v for k, v in result.training.items() if k != "features"},
         "n_features": len(result.features),

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import numpy as np
 import pandas as pd
+import pytest
+from pydantic import ValidationError
 
 from fairness.audit import AuditResult, audit
 from fairness.gate import CHECK_COLUMNS, gate
@@ -102,3 +105,65 @@ def test_the_gate_reads_a_real_audit() -> None:
     )
     assert not result.passed
     assert any(r.startswith("false positive rate@300 for grp=b is") for r in result.reasons)
+
+
+def _acceptance(group: str, metric: str, review_by: str = "2027-05-31", **kw) -> dict:
+    return {
+        "characteristic": "ethnicity",
+        "group": group,
+        "metric": metric,
+        "reason": kw.get("reason", "Mitigated by a second reviewer for every listed person of this group."),
+        "decided_by": "A. Reviewer, equality lead",
+        "decided_on": "2026-11-20",
+        "review_by": review_by,
+    }
+
+
+def test_an_accepted_breach_does_not_block_and_is_shown_with_the_decision() -> None:
+    accepted = [
+        _acceptance("Black", "precision"),
+        _acceptance("Mixed", "fpr"),
+        _acceptance("Asian", "recall"),
+    ]
+    result = gate(_audit(ROWS), GateSettings(accepted=accepted), on=date(2026, 12, 1))
+    assert result.passed and result.reasons == []
+    assert result.checks["breached"].sum() == 3 and result.checks["accepted"].sum() == 3
+    assert result.accepted[1] == (
+        "precision@100 for ethnicity=Black is 0.71x the reference group White (95% CI 0.60-0.84), "
+        "outside 0.80-1.25: accepted by A. Reviewer, equality lead on 2026-11-20, to be reviewed by "
+        "2027-05-31: Mitigated by a second reviewer for every listed person of this group."
+    )
+    assert json.loads(json.dumps(result.to_dict()))["accepted"] == result.accepted
+
+
+def test_an_acceptance_lapses_after_its_review_date_and_only_covers_its_own_breach() -> None:
+    accepted = [_acceptance("Black", "precision", review_by="2026-11-30"), _acceptance("Other", "recall")]
+    result = gate(_audit(ROWS), GateSettings(accepted=accepted), on=date(2026, 12, 1))
+    assert not result.passed
+    assert len(result.reasons) == 3  # Asian recall and Mixed FPR were never accepted
+    black = next(r for r in result.reasons if "Black" in r)
+    assert black.endswith("to be reviewed by 2026-11-30; LAPSED: the run's date 2026-12-01 is after it)")
+    # Other's recall is below the minimum but not significant: not a breach, so its acceptance is unused
+    assert result.unused == [
+        "recall@100 for ethnicity=Other (accepted by A. Reviewer, equality lead on 2026-11-20, "
+        "to be reviewed by 2027-05-31)"
+    ]
+    # on the review date itself the acceptance still holds
+    on_the_day = gate(_audit(ROWS), GateSettings(accepted=accepted[:1]), on=date(2026, 11, 30))
+    black = on_the_day.checks.set_index(["group", "metric"]).loc[("Black", "precision")]
+    assert black["accepted"] and "LAPSED" not in black["decision"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"metric": "auc"}, r"metric 'auc' is not checked by the gate"),
+        ({"review_by": "2026-11-01"}, r"review_by \(2026-11-01\) must be after decided_on \(2026-11-20\)"),
+        ({"reason": "fine"}, r"reason\n  String should have at least 20 characters"),
+    ],
+)
+def test_an_acceptance_must_name_a_gate_check_a_later_review_date_and_a_reason(change, message) -> None:
+    with pytest.raises(ValidationError, match=message):
+        GateSettings(accepted=[_acceptance("Black", "precision") | change])
+    with pytest.raises(ValidationError, match="listed twice"):
+        GateSettings(accepted=[_acceptance("Black", "precision")] * 2)

@@ -178,6 +178,27 @@ def test_gate_banner(tiny) -> None:
     assert "Release: allowed" in passed and "NOT FOR RELEASE" not in passed
 
 
+def test_an_accepted_breach_is_shown_with_the_decision_and_does_not_block(tiny) -> None:
+    accepted = tiny_gate(passed=False)
+    decision = (
+        "accepted by A. Reviewer on 2026-11-20, to be reviewed by 2027-05-31: second review of every case"
+    )
+    accepted.passed, accepted.reasons = True, []
+    accepted.accepted = [f"Female FPR@100 is 2.00 times Male's: {decision}"]
+    accepted.unused = ["precision@100 for sex=Female (accepted by A. Reviewer on 2026-11-20)"]
+    accepted.checks = accepted.checks.assign(accepted=True, decision=decision)
+    words = text(render(tiny, accepted, full=False))
+    assert "Release: allowed" in words and "NOT FOR RELEASE" not in words
+    assert "except for 1 breach that an equality reviewer has examined and accepted" in words
+    assert words.count(f"Female FPR@100 is 2.00 times Male's: {decision}") == 2  # banner and gate section
+    assert (
+        f"breached, accepted FPR@100 ratio within 0.8-1.25 where the interval excludes parity {decision}"
+        in words
+    )
+    assert "1 acceptance matches no breach in this run: remove it from the configuration." in words
+    assert "precision@100 for sex=Female (accepted by A. Reviewer on 2026-11-20)" in words
+
+
 def test_deterministic_bytes_whatever_the_row_order(audit, gate, full) -> None:
     assert render(audit, gate) == full
     shuffled = type(audit)(**vars(audit))
