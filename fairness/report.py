@@ -408,8 +408,9 @@ def _flatten(settings: Any, prefix: str = "") -> list[tuple[str, str, str]]:
         if hasattr(type(value), "model_fields") or isinstance(value, dict):
             rows += _flatten(value, path)
         elif isinstance(value, list | tuple) and value and hasattr(type(value[0]), "model_fields"):
-            for i, item in enumerate(value, start=1):
-                rows += _flatten(item, f"{path}[{i}]")
+            rows.append((path, f"{len(value)} (each shown in full with the gate's result)", why))
+        elif isinstance(value, list | tuple) and not value:
+            rows.append((path, "none", why))
         else:
             rows.append((path, _value(value), why))
     return rows

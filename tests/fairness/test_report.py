@@ -272,3 +272,23 @@ def test_page_in_chromium(browser, full: str, tmp_path: Path) -> None:  # noqa: 
     assert "NOT FOR RELEASE" in page.text
     shot = page.screenshot(tmp_path / "equality.png")
     assert shot.stat().st_size > 10_000
+
+
+def test_tolerance_table_counts_acceptances_instead_of_repeating_them() -> None:
+    from fairness.report import _flatten
+    from fairness.settings import GateSettings
+
+    acceptance = {
+        "characteristic": "sex",
+        "group": "Female",
+        "metric": "fpr",
+        "reason": "Every listed woman is reviewed by a second officer.",
+        "decided_by": "A. Reviewer",
+        "decided_on": "2026-11-20",
+        "review_by": "2027-05-20",
+    }
+    rows = {name: value for name, value, _ in _flatten(GateSettings(accepted=[acceptance]))}
+    assert rows["accepted"] == "1 (each shown in full with the gate's result)"
+    assert not any(name.startswith("accepted[") for name in rows)
+    assert {name: value for name, value, _ in _flatten(GateSettings())}["accepted"] == "none"
+    assert rows["ratio_bounds"] == "0.8, 1.25" and rows["enabled"] == "yes"
