@@ -45,10 +45,8 @@ import pandas as pd
 from features.catalogue import active_features, by_name
 from features.catalogue_types import SUSPECT, TREND_BASE_DAYS, Feature, category_slug
 
-EVIDENCE_COLUMNS = [
-    "person_id",
-    "feature",
-    "order",
+#: The record columns an officer sees for each event, in both tables.
+RECORD_COLUMNS = [
     "event_id",
     "event_type",
     "occurred_date",
@@ -57,20 +55,9 @@ EVIDENCE_COLUMNS = [
     "description",
     "harm_days",
     "source_ref",
-    "events_total",
 ]
-HISTORY_COLUMNS = [
-    "person_id",
-    "event_id",
-    "event_type",
-    "occurred_date",
-    "recorded_date",
-    "offence_code",
-    "description",
-    "harm_days",
-    "source_ref",
-    "in_model",
-]
+EVIDENCE_COLUMNS = ["person_id", "feature", "order", *RECORD_COLUMNS, "events_total"]
+HISTORY_COLUMNS = ["person_id", *RECORD_COLUMNS, "in_model"]
 _PICK = {
     "harm_max": "max_harm",
     "days_since_last": "last",

@@ -13,13 +13,13 @@ charts are built here.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 import jinja2
 import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
+from fairness.report_sections import Cell, Table
 from features.catalogue import by_name
 from models.backtest import PROBABILITY, BacktestResult
 from models.evaluate import POOLED
@@ -43,29 +43,12 @@ OVERALL_METRICS = ("auc_roc", "average_precision", "brier", "ece")
 CALIBRATION_FIGURES = ("Brier", "log-loss", "ECE", "slope", "intercept")
 
 
-@dataclass
-class Cell:
-    """One table cell: its text, an optional second line (an interval) and how to show it."""
-
-    text: str
-    sub: tuple[str, ...] = ()
-    numeric: bool = True
-
-
-@dataclass
-class Table:
-    """A table ready for the template's ``data_table`` macro; ``strong`` rows are shown in bold."""
-
-    headers: list[str]
-    rows: list[list[Cell]]
-    caption: str = ""
-    strong: list[bool] = field(default_factory=list)
-
-
 def template_environment() -> jinja2.Environment:
     """The Jinja2 environment of every scoring/templates page: autoescaped, strict, stable whitespace."""
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("scoring", "templates"),
+        loader=jinja2.ChoiceLoader(  # scoring's pages, then the shared macros in fairness/templates
+            [jinja2.PackageLoader("scoring", "templates"), jinja2.PackageLoader("fairness", "templates")]
+        ),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
