@@ -18,12 +18,29 @@ and nothing here becomes a model input. Pure functions, no file I/O.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
 from fairness.mitigation import listed
+from fairness.settings import NOT_RECORDED
+from models.metrics import ratio, resample_weights
 
-RECORDING_COLUMNS = ["characteristic", "group", "n", "true_rate", "recorded_rate", "recorded_to_true"]
+RECORDING_COLUMNS = [
+    "characteristic",
+    "group",
+    "n",
+    "true_rate",
+    "recorded_rate",
+    "recorded_to_true",
+    "recorded_to_true_lo",
+    "recorded_to_true_hi",
+    "reference",
+    "relative",
+    "relative_lo",
+    "relative_hi",
+]
 SELECTION_COLUMNS = ["characteristic", "group", "model_share", "oracle_share", "ratio"]
 
 
@@ -104,8 +121,12 @@ def recording_rates(
     offences: pd.DataFrame,
     min_harm_days: float,
     horizon_months: int,
+    *,
+    n_boot: int = 0,
+    seed: int = 0,
+    confidence: float = 0.95,
 ) -> pd.DataFrame:
-    """True against recorded serious-harm rates by group.
+    """True against recorded serious-harm rates by group, and each group's recording against a reference.
 
     Parameters
     ----------
@@ -115,26 +136,64 @@ def recording_rates(
         Same index as ``rows``: one str column per characteristic.
     truth_offences, offences, min_harm_days, horizon_months
         See :func:`true_outcome`; use the label's own ``min_harm_days`` and ``horizon_months``.
+    n_boot, seed, confidence
+        Person-bootstrap resamples (all of a person's rows together) for the intervals; 0: none.
 
     Returns
     -------
     DataFrame with columns ``RECORDING_COLUMNS``: n (rows, i.e. person-months), true_rate (share with
-    a true serious offence in the horizon), recorded_rate (share labelled 1) and recorded_to_true
-    (their ratio; NaN when true_rate is 0). Characteristics in ``groups`` column order, groups sorted.
+    a true serious offence in the horizon), recorded_rate (share labelled 1), recorded_to_true
+    (their ratio; NaN when true_rate is 0) with its interval, reference (the characteristic's
+    group with most persons, "not recorded" excepted) and relative = the group's recorded_to_true
+    divided by the reference's, with its interval: above 1, the group's offending is recorded more
+    often than the reference group's at the same true offending. Intervals are NaN without
+    resamples. Characteristics in ``groups`` column order, groups sorted.
     """
-    truth = true_outcome(rows, truth_offences, offences, min_harm_days, horizon_months)
+    truth = true_outcome(rows, truth_offences, offences, min_harm_days, horizon_months).astype("float64")
     label = rows["label"].to_numpy(dtype="float64")
+    persons = pd.factorize(rows["person_id"].astype("str"))[0]
+    weights = np.ones((len(rows), 1))
+    if n_boot > 0 and len(rows):
+        weights = np.hstack([weights, resample_weights(np.random.default_rng(seed), persons, n_boot)])
+    tails = ((1 - confidence) / 2 * 100, (1 + confidence) / 2 * 100)
     frames = []
     for name in groups.columns:
-        frame = pd.DataFrame({"group": groups[name].astype("str").to_numpy(), "t": truth, "r": label})
-        table = frame.groupby("group", sort=True).agg(
-            n=("t", "size"), true_rate=("t", "mean"), recorded_rate=("r", "mean")
+        codes, names = pd.factorize(groups[name].astype("str"), sort=True)
+        t_sum, r_sum, n = (np.zeros((len(names), weights.shape[1])) for _ in range(3))
+        for g_sum, values in ((t_sum, truth), (r_sum, label), (n, np.ones(len(rows)))):
+            np.add.at(g_sum, codes, weights * values[:, None])
+        to_true = ratio(r_sum, t_sum)  # (G, 1 + B): recorded / true, point first
+        people = pd.Series(persons).groupby(codes).nunique().reindex(range(len(names)), fill_value=0)
+        recorded = np.array([n != NOT_RECORDED for n in names])
+        ref = int(np.argmax(np.where(recorded, people.to_numpy(), -1))) if recorded.any() else 0
+        relative = ratio(to_true, to_true[[ref]])
+        none = np.full((2, len(names)), np.nan)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN replicates: no interval
+            to_true_ci, relative_ci = (
+                np.nanpercentile(x[:, 1:], tails, axis=1) if n_boot > 0 else none for x in (to_true, relative)
+            )
+        frames.append(
+            pd.DataFrame(
+                {
+                    "characteristic": str(name),
+                    "group": [str(g) for g in names],
+                    "n": n[:, 0].astype("int64"),
+                    "true_rate": ratio(t_sum[:, 0], n[:, 0]),
+                    "recorded_rate": ratio(r_sum[:, 0], n[:, 0]),
+                    "recorded_to_true": to_true[:, 0],
+                    "recorded_to_true_lo": to_true_ci[0],
+                    "recorded_to_true_hi": to_true_ci[1],
+                    "reference": str(names[ref]),
+                    "relative": relative[:, 0],
+                    "relative_lo": relative_ci[0],
+                    "relative_hi": relative_ci[1],
+                }
+            ).sort_values("group", kind="stable")
         )
-        table.insert(0, "characteristic", str(name))
-        frames.append(table.reset_index())
-    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=RECORDING_COLUMNS)
-    out["recorded_to_true"] = out["recorded_rate"] / out["true_rate"].where(out["true_rate"] > 0)
-    return out.reindex(columns=RECORDING_COLUMNS).astype({"n": "int64", "true_rate": "float64"})
+    if not frames:
+        return pd.DataFrame(columns=RECORDING_COLUMNS)
+    return pd.concat(frames, ignore_index=True).reindex(columns=RECORDING_COLUMNS)
 
 
 def selection_vs_oracle(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -154,6 +156,25 @@ def test_truth_is_never_read(world: Path, baseline: Path, tmp_path: Path) -> Non
     shutil.copytree(world, blind, ignore=shutil.ignore_patterns("truth"))
     without_truth = run_job(blind, tmp_path, "without")
     assert (with_truth / "top100.csv").read_bytes() == (without_truth / "top100.csv").read_bytes()
+
+
+def test_synthetic_check_compares_the_run_with_the_truth(world: Path, baseline: Path) -> None:
+    # the evaluation `make demo` runs after the job: it reads truth/, the job never does
+    config = baseline.parents[1] / "config.yaml"
+    command = [sys.executable, str(REPO / "bench" / "synthetic_check.py"), "--run", str(baseline)]
+    command += ["--world", str(world), "--config", str(config), "--n-boot", "20"]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "Black: recorded / true" in done.stdout
+    page = (baseline / "synthetic_check.html").read_text()
+    assert "Recorded outcomes against true offending, by group" in page
+    assert "recording_bias 1:" in page  # the default world's bias, in words
+    top = pd.read_csv(baseline / "top100.csv", dtype={"person_id": str})
+    assert not any(person in page for person in top["person_id"])  # aggregates only
+    blind = subprocess.run(
+        [*command[:4], "--world", str(baseline)], capture_output=True, text=True, check=False
+    )
+    assert blind.returncode != 0 and "has no truth/world.json" in blind.stderr
 
 
 def test_protected_table_does_not_change_the_list(world: Path, baseline: Path, tmp_path: Path) -> None:

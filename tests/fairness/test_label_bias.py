@@ -14,6 +14,7 @@ from fairness.label_bias import (
     true_outcome,
     true_propensity,
 )
+from fairness.settings import NOT_RECORDED
 
 CATALOGUE = pd.DataFrame({"offence_code": ["SER", "MIN"], "harm_days": [365.0, 10.0]})
 
@@ -56,10 +57,50 @@ def test_recording_rates_by_hand() -> None:
             "true_rate": [1 / 3, 0.5],
             "recorded_rate": [1 / 3, 0.0],
             "recorded_to_true": [1.0, 0.0],
+            "recorded_to_true_lo": [np.nan, np.nan],  # no resamples: no intervals
+            "recorded_to_true_hi": [np.nan, np.nan],
+            "reference": ["A", "A"],  # two persons each: the first largest group
+            "relative": [1.0, 0.0],
+            "relative_lo": [np.nan, np.nan],
+            "relative_hi": [np.nan, np.nan],
         }
     )
     pd.testing.assert_frame_equal(out, expected, check_dtype=False)
     assert out["n"].dtype == "int64"
+
+
+def test_recording_bias_of_twice_as_often_is_found_with_an_interval_excluding_parity() -> None:
+    # 4,000 people with a true serious offence on their as-of date; group B's are recorded 60% of
+    # the time, group A's 30% (and "not recorded", the biggest, is never the reference)
+    rng = np.random.default_rng(3)
+    n = 4_000
+    group = np.where(np.arange(n) < 1_500, "B", np.where(np.arange(n) < 3_000, "A", NOT_RECORDED))
+    rows = pd.DataFrame(
+        {
+            "person_id": [f"P{i}" for i in range(n)],
+            "as_of": pd.Timestamp("2024-01-01"),
+            "label": (rng.random(n) < np.where(group == "B", 0.6, 0.3)).astype(int),
+        }
+    )
+    truth = pd.DataFrame(
+        {"person_id": rows["person_id"], "offence_code": "SER", "occurred_date": pd.Timestamp("2024-02-01")}
+    )
+    out = recording_rates(
+        rows, pd.DataFrame({"ethnicity": group}), truth, CATALOGUE, 365, 12, n_boot=200, seed=1
+    ).set_index("group")
+    assert (out["reference"] == "A").all()  # the largest recorded group
+    b = out.loc["B"]
+    assert b["relative"] == pytest.approx(
+        rows["label"][group == "B"].mean() / rows["label"][group == "A"].mean()
+    )
+    assert (
+        1.8 < b["relative"] < 2.2
+        and b["relative_lo"] > 1.5
+        and b["relative_lo"] < b["relative"] < b["relative_hi"]
+    )
+    a = out.loc["A"]
+    assert a["relative"] == a["relative_lo"] == a["relative_hi"] == 1.0
+    assert a["recorded_to_true_lo"] < a["recorded_to_true"] < a["recorded_to_true_hi"]
 
 
 def test_recorded_to_true_is_nan_without_true_offending() -> None:

@@ -292,3 +292,47 @@ def test_tolerance_table_counts_acceptances_instead_of_repeating_them() -> None:
     assert not any(name.startswith("accepted[") for name in rows)
     assert {name: value for name, value, _ in _flatten(GateSettings())}["accepted"] == "none"
     assert rows["ratio_bounds"] == "0.8, 1.25" and rows["enabled"] == "yes"
+
+
+def test_synthetic_check_page_states_the_bias_the_truth_and_the_flags(browser, tmp_path: Path) -> None:  # noqa: F811
+    from fairness.report import render_synthetic_check
+
+    bias = make_label_bias()
+    recording = bias["recording"].assign(
+        reference="White",
+        relative=[1.0, 1.46, 1.03, 0.99, 1.0, 1.1],
+        relative_lo=[0.9, 1.33, 0.9, 0.85, 1.0, 0.5],
+    )
+    recording["relative_hi"] = [1.1, 1.58, 1.2, 1.15, 1.0, 2.0]
+    flagged = ["ethnicity = Black: selection rate@100 is 2.81 times White's (95% interval 1.99-4.11)"]
+    page = render_synthetic_check(
+        as_of="2026-11-01",
+        label_bias={"recording": recording, "selection": bias["selection"]},
+        flagged=flagged,
+        world="data/world (50,000 persons)",
+        bias="The world was generated with recording_bias 1.",
+        other_flags=3,
+    )
+    words = text(page)
+    assert "Synthetic-world check for the list of 2026-11-01" in words
+    assert flagged[0] in words and "It flagged 3 more disparities for other characteristics" in words
+    assert "ethnicity White 25,769 4.1% 3.0% 0.73 reference" in words
+    assert "ethnicity Black 6,522 4.2% 4.1% 0.98 1.46 (1.33–1.58)" in words
+    assert page.count('class="num flag"') == 1  # only Black's interval excludes parity
+    assert "The model's list against a list chosen by true propensity" in words
+    assert render_synthetic_check(
+        as_of="2026-11-01", label_bias=bias, flagged=[], world="w"
+    ) == render_synthetic_check(as_of="2026-11-01", label_bias=bias, flagged=[], world="w")
+    assert "flagged no ethnic disparity" in text(
+        render_synthetic_check(as_of="2026-11-01", label_bias=bias, flagged=[], world="w")
+    )
+    with pytest.raises(PipelineError, match="aggregates only"):
+        render_synthetic_check(
+            as_of="2026-11-01",
+            label_bias={"recording": recording.assign(person_id="P1")},
+            flagged=[],
+            world="w",
+        )
+    path = tmp_path / "check.html"
+    path.write_text(page, encoding="utf-8")
+    assert browser.open(path).errors == []
