@@ -17,18 +17,15 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import jinja2
 import pandas as pd
 from markupsafe import Markup
 
 from fairness import svg
+from fairness.report_env import environment, records
 from fairness.report_sections import (
-    AUC,
-    COUNT,
     GATE_METRICS,
     NOT_RECORDED,
     OVERALL,
-    PCT,
     POOLED,
     RATIO,
     Figures,
@@ -38,13 +35,12 @@ from fairness.report_sections import (
     disparity_rows,
     finite,
     fmt,
-    header,
     interval,
     kind_of,
     long_name,
-    pvalue,
     stability_section,
 )
+from fairness.report_truth import label_bias_context
 from features.errors import PipelineError
 
 DEFAULT_LIMIT = 10
@@ -145,78 +141,11 @@ def render_equality_report(
         "coverage": coverage_table(audit.coverage),
         "proxies": _proxies(proxies),
         "tradeoff": _tradeoff(tradeoff),
-        "label_bias": _label_bias(label_bias, view.limit),
+        "label_bias": label_bias_context(label_bias, view.limit),
         "tolerances": _flatten(getattr(audit.settings, "gate", None)),
         "checks": _checks(gate.checks),
     }
-    return _environment().get_template("equality.html").render(**context)
-
-
-def render_synthetic_check(
-    *,
-    as_of: str,
-    label_bias: dict[str, pd.DataFrame],
-    flagged: list[str],
-    world: str,
-    bias: str = "",
-    other_flags: int = 0,
-    limit: int = 10,
-    equality_href: str = "equality.html",
-) -> str:
-    """The synthetic-world check as one self-contained HTML page (deterministic bytes).
-
-    Parameters
-    ----------
-    label_bias
-        ``{"recording": ..., "selection": ...}`` as in :func:`render_equality_report`
-        (:func:`fairness.label_bias.recording_rates` and :func:`~fairness.label_bias.selection_vs_oracle`).
-    flagged
-        The run's flagged disparities of the characteristic the bias was injected into, one
-        sentence each; ``other_flags`` counts the run's other flagged disparities.
-    world, bias
-        The world in words, and the injected bias in words ("" when none is described).
-    limit
-        Rows below this many person-months show no figures (the equality report's suppression).
-
-    Raises
-    ------
-    PipelineError
-        When a table has a ``person_id`` column (aggregates only).
-    """
-    if any("person_id" in frame.columns for frame in label_bias.values()):
-        raise PipelineError("The synthetic-world check shows aggregates only: pass group tables, not rows.")
-    context = {
-        "as_of": as_of,
-        "label_bias": _label_bias(label_bias, limit),
-        "limit": limit,
-        "flagged": [str(f) for f in flagged],
-        "world": world,
-        "bias": bias,
-        "other_flags": other_flags,
-        "equality_href": equality_href,
-    }
-    return _environment().get_template("synthetic_check.html").render(**context)
-
-
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("fairness", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters.update(
-        pct=lambda v: fmt(PCT, v),
-        ratio=lambda v: fmt(RATIO, v),
-        auc=lambda v: fmt(AUC, v),
-        count=lambda v: fmt(COUNT, v),
-        span=lambda lo, hi, kind=RATIO: " ".join(interval(kind, lo, hi)),
-        pvalue=pvalue,
-        measure=lambda metric, k=None: header(metric, None if k is None or pd.isna(k) else int(k)),
-    )
-    return env
+    return environment().get_template("equality.html").render(**context)
 
 
 def _setting(settings: Any, names: tuple[str, ...], default: Any) -> Any:
@@ -381,20 +310,14 @@ def _policy(policy: dict[str, bool]) -> dict[str, Any]:
     return {"rows": rows, "sentences": sentences}
 
 
-def _records(frame: pd.DataFrame | None, order: list[str]) -> list[dict[str, Any]]:
-    if frame is None or not len(frame):
-        return []
-    return frame.sort_values(order, kind="stable").to_dict("records")
-
-
 def _proxies(proxies: Any | None) -> dict[str, Any] | None:
     if proxies is None:
         return None
     feats = proxies.features[proxies.features["flagged"].astype(bool)]
     feats = feats.assign(neg=-feats["association"])
     return {
-        "characteristics": _records(proxies.characteristics, ["characteristic", "target"]),
-        "features": _records(feats, ["characteristic", "target", "neg", "feature"]),
+        "characteristics": records(proxies.characteristics, ["characteristic", "target"]),
+        "features": records(feats, ["characteristic", "target", "neg", "feature"]),
         "threshold_auc": f"{float(proxies.threshold_auc):.2f}",
         "threshold_association": f"{float(proxies.threshold_association):.2f}",
     }
@@ -423,21 +346,6 @@ def _tradeoff(tradeoff: pd.DataFrame | None) -> dict[str, Any] | None:
         )
         charts.append(Markup(chart))
     return {"rows": frame.to_dict("records"), "charts": charts}
-
-
-def _label_bias(label_bias: dict[str, pd.DataFrame] | None, limit: int) -> dict[str, Any] | None:
-    if not label_bias:
-        return None
-    order = ["characteristic", "group"]
-    out = {name: _records(label_bias.get(name), order) for name in ("recording", "selection")}
-    for row in out["recording"]:  # n below the suppression limit (or missing): no figures at all
-        row["shown"] = finite(row.get("n")) and int(row["n"]) >= limit
-        for col in ("recorded_to_true_lo", "recorded_to_true_hi", "relative", "relative_lo", "relative_hi"):
-            row.setdefault(col, math.nan)  # tables made without intervals or a reference
-        row.setdefault("reference", "")
-        lo, hi = row["relative_lo"], row["relative_hi"]
-        row["excludes_parity"] = finite(lo) and finite(hi) and (lo > 1 or hi < 1)
-    return out
 
 
 def _flatten(settings: Any, prefix: str = "") -> list[tuple[str, str, str]]:
@@ -485,4 +393,4 @@ def _checks(checks: pd.DataFrame) -> list[dict[str, Any]]:
     for col, empty in (("accepted", False), ("decision", "")):  # a gate without reviewers' acceptances
         if col not in frame:
             frame[col] = empty
-    return _records(frame, ["passed", "characteristic", "group", "metric", "k_sort"])
+    return records(frame, ["passed", "characteristic", "group", "metric", "k_sort"])

@@ -295,7 +295,7 @@ def test_tolerance_table_counts_acceptances_instead_of_repeating_them() -> None:
 
 
 def test_synthetic_check_page_states_the_bias_the_truth_and_the_flags(browser, tmp_path: Path) -> None:  # noqa: F811
-    from fairness.report import render_synthetic_check
+    from fairness.report_truth import render_synthetic_check
 
     bias = make_label_bias()
     recording = bias["recording"].assign(
