@@ -22,11 +22,13 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from fairness.mitigation import listed
 from fairness.settings import NOT_RECORDED
 from models.metrics import ratio, resample_weights
 
+_CHUNK_ELEMENTS = 4_000_000  # row x draw weights held at once (32 MB of float64)
 RECORDING_COLUMNS = [
     "characteristic",
     "group",
@@ -149,19 +151,16 @@ def recording_rates(
     often than the reference group's at the same true offending. Intervals are NaN without
     resamples. Characteristics in ``groups`` column order, groups sorted.
     """
-    truth = true_outcome(rows, truth_offences, offences, min_harm_days, horizon_months).astype("float64")
-    label = rows["label"].to_numpy(dtype="float64")
+    if rows.empty or groups.columns.empty:
+        return pd.DataFrame(columns=RECORDING_COLUMNS)
+    truth = true_outcome(rows, truth_offences, offences, min_harm_days, horizon_months)
+    values = np.column_stack([truth, rows["label"].to_numpy(dtype="float64"), np.ones(len(rows))])
     persons = pd.factorize(rows["person_id"].astype("str"))[0]
-    weights = np.ones((len(rows), 1))
-    if n_boot > 0 and len(rows):
-        weights = np.hstack([weights, resample_weights(np.random.default_rng(seed), persons, n_boot)])
+    factorized = [pd.factorize(groups[name].astype("str"), sort=True) for name in groups.columns]
+    sums = _resampled_sums(values, persons, [codes for codes, _ in factorized], n_boot, seed)
     tails = ((1 - confidence) / 2 * 100, (1 + confidence) / 2 * 100)
     frames = []
-    for name in groups.columns:
-        codes, names = pd.factorize(groups[name].astype("str"), sort=True)
-        t_sum, r_sum, n = (np.zeros((len(names), weights.shape[1])) for _ in range(3))
-        for g_sum, values in ((t_sum, truth), (r_sum, label), (n, np.ones(len(rows)))):
-            np.add.at(g_sum, codes, weights * values[:, None])
+    for name, (codes, names), (t_sum, r_sum, n) in zip(groups.columns, factorized, sums, strict=True):
         to_true = ratio(r_sum, t_sum)  # (G, 1 + B): recorded / true, point first
         people = pd.Series(persons).groupby(codes).nunique().reindex(range(len(names)), fill_value=0)
         recorded = np.array([n != NOT_RECORDED for n in names])
@@ -194,6 +193,33 @@ def recording_rates(
     if not frames:
         return pd.DataFrame(columns=RECORDING_COLUMNS)
     return pd.concat(frames, ignore_index=True).reindex(columns=RECORDING_COLUMNS)
+
+
+def _resampled_sums(
+    values: np.ndarray, persons: np.ndarray, codes: list[np.ndarray], n_boot: int, seed: int
+) -> list[tuple[np.ndarray, ...]]:
+    """Per characteristic, the group sums (G, 1 + n_boot) of each column of ``values`` (n, Q):
+    the point sums first, then one per resample of persons (drawn in chunks of rows x draws, so
+    memory stays bounded on large panels)."""
+    n = len(values)
+    indicators = [
+        sparse.csr_matrix((np.ones(n), (c, np.arange(n))), shape=(int(c.max(initial=-1)) + 1, n))
+        for c in codes
+    ]
+    blocks: list[list[np.ndarray]] = [[ind @ values] for ind in indicators]  # point: weights 1
+    rng = np.random.default_rng(seed)
+    chunk = max(1, min(n_boot, _CHUNK_ELEMENTS // max(n, 1)))
+    for start in range(0, n_boot if n else 0, chunk):
+        w = resample_weights(rng, persons, min(chunk, n_boot - start))  # (n, c)
+        weighted = (w[:, :, None] * values[:, None, :]).reshape(n, -1)  # (n, c * Q)
+        for out, ind in zip(blocks, indicators, strict=True):
+            out.append((ind @ weighted).reshape(ind.shape[0], -1, values.shape[1]).transpose(0, 2, 1))
+    result = []
+    for out in blocks:
+        point = out[0][:, :, None]  # (G, Q, 1)
+        stacked = np.concatenate([point, *out[1:]], axis=2)  # (G, Q, 1 + B)
+        result.append(tuple(stacked[:, q, :] for q in range(values.shape[1])))
+    return result
 
 
 def selection_vs_oracle(

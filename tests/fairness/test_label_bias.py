@@ -103,6 +103,17 @@ def test_recording_bias_of_twice_as_often_is_found_with_an_interval_excluding_pa
     assert a["recorded_to_true_lo"] < a["recorded_to_true"] < a["recorded_to_true_hi"]
 
 
+def test_no_rows_give_an_empty_table() -> None:
+    rows = pd.DataFrame({"person_id": pd.Series([], dtype="str"), "as_of": pd.to_datetime([]), "label": []})
+    truth = pd.DataFrame(
+        {"person_id": pd.Series([], dtype="str"), "offence_code": [], "occurred_date": pd.to_datetime([])}
+    )
+    out = recording_rates(
+        rows, pd.DataFrame({"sex": pd.Series([], dtype="str")}), truth, CATALOGUE, 365, 12, n_boot=5
+    )
+    assert out.empty and list(out.columns) == RECORDING_COLUMNS
+
+
 def test_recorded_to_true_is_nan_without_true_offending() -> None:
     rows = pd.DataFrame({"person_id": ["P1"], "as_of": pd.to_datetime(["2024-01-01"]), "label": [1]})
     truth = pd.DataFrame(
