@@ -250,6 +250,11 @@ def promote(
     for reason in outcome.reasons:
         console.print(f"  - {reason}")
     console.print(f"Rule: {outcome.rule}")
+    if any(reason.startswith("release blocked") for reason in outcome.reasons):
+        console.print(
+            "The equality gate blocked this run. Fix the model, or have an equality reviewer record an "
+            "accepted breach (fairness.gate.accepted, with the reason; docs/equality-audit.md) and run again."
+        )
     if not outcome.promoted:
         raise typer.Exit(1)
 

@@ -337,3 +337,18 @@ def test_second_month_shows_changes_and_recorded_reviews(world: Path, tmp_path: 
     if person in set(november["person_id"]):
         page = next((runs / AS_OF / "report" / "people").glob(f"{person}*.html")).read_text()
         assert "the 2024 allegation was withdrawn" in page
+
+
+def test_promote_refused_by_the_gate_says_how_a_breach_can_be_accepted(monkeypatch) -> None:
+    import models.registry as registry
+
+    blocked = (
+        "release blocked: equality gate: recall@100 for age_band=35-49 is 0.31x the reference group 25-34"
+    )
+    refused = registry.PromotionResult(False, 3, [blocked])
+    monkeypatch.setattr(registry, "promote", lambda settings, version: refused)
+    result = runner.invoke(app, ["promote", "--config", str(REPO / "configs" / "default.yaml")])
+    assert result.exit_code == 1
+    words = " ".join(result.output.split())
+    assert "Version 3: refused" in words and "recall@100 for age_band=35-49" in words
+    assert "accepted breach (fairness.gate.accepted, with the reason; docs/equality-audit.md)" in words
