@@ -22,6 +22,17 @@ AS_OF = "2026-11-01"
 runner = CliRunner()
 
 
+ACCEPTANCE = {  # a reviewer's acceptance of a gate breach, as an analyst would write it
+    "characteristic": "sex",
+    "group": "Female",
+    "metric": "fpr",
+    "reason": "Every listed woman is reviewed by a second officer before any action.",
+    "decided_by": "A. Reviewer, equality lead",
+    "decided_on": "2026-10-20",
+    "review_by": "2027-04-20",
+}
+
+
 def write_config(tmp: Path, runs: Path, *, tracking: bool = False, analyses: bool = False) -> Path:
     """The default config with a lighter backtest (to keep the suite within minutes), writing into ``tmp``.
 
@@ -40,6 +51,8 @@ def write_config(tmp: Path, runs: Path, *, tracking: bool = False, analyses: boo
     data["fairness"]["n_boot"] = 50
     data["proxies"] |= {"enabled": analyses, "n_boot": 50, "n_folds": 3}
     data["mitigation"] |= {"enabled": analyses, "test_months": 2, "eg_max_iter": 4}
+    if analyses:
+        data["fairness"]["gate"]["accepted"] = [ACCEPTANCE]
     store = tmp / f"{runs.name}-mlflow"
     data["tracking"] |= {
         "enabled": tracking,
@@ -115,8 +128,13 @@ def test_job_writes_list_and_manifest(world: Path, tmp_path: Path, browser) -> N
     assert "<svg" in page and "V100" in page and "https://" not in page
     audit = json.loads((run_dir / "audit.json").read_text())
     assert manifest["release"]["status"] == audit["release"]
+    # the acceptance reached the gate: it either covers a breach or is listed as unused
+    gate = audit["gate"]
+    assert len(gate["accepted"]) + len(gate["unused_acceptances"]) == 1
+    assert manifest["release"]["accepted_breaches"] == gate["accepted"]
     assert audit["proxies"] is not None and audit["mitigation"] is not None
     equality = (run_dir / "equality.html").read_text()
+    assert "A. Reviewer, equality lead on 2026-10-20" in equality
     listed = set(top["person_id"])
     assert not any(person in equality for person in listed)  # aggregates only
 
