@@ -38,6 +38,7 @@ from scipy.stats import rankdata
 from sklearn.model_selection import StratifiedKFold
 
 from fairness.proxy_settings import LightGBMSmall, ProxySettings
+from fairness.settings import INTERSECTION_SEP
 from features.errors import PipelineError
 from features.schema import NOT_RECORDED
 from models.metrics import resample_weights
@@ -254,7 +255,8 @@ def proxy_audit(
     X
         Model features only, shape (n, p); numeric or categorical columns.
     groups
-        Same index as ``X``: one str column per protected characteristic, "not recorded" where missing.
+        Same index as ``X``: one str column per protected characteristic, "not recorded" where missing;
+        intersection columns (named "a x b") only with ``settings.intersections``.
     settings
         Thresholds, folds, sample size, bootstrap and classifier.
     seed
@@ -284,7 +286,8 @@ def proxy_audit(
     inputs, frame = _inputs(X.iloc[rows]), groups.iloc[rows]
     char_rows: list[dict[str, Any]] = []
     feat_frames = []
-    for name in groups.columns:
+    audited = [c for c in groups.columns if settings.intersections or INTERSECTION_SEP not in str(c)]
+    for name in audited:
         labels = frame[name].astype("str").to_numpy()
         recorded = np.flatnonzero(labels != NOT_RECORDED)
         keep = recorded[stratified_subsample(labels[recorded], settings.max_rows, seed)]

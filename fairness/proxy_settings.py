@@ -56,6 +56,13 @@ class ProxySettings(BaseModel):
         description="Groups with fewer persons (after deduplication and sampling) are not targets: "
         "an AUC from fewer than 50 people has a standard error of 0.04 or more.",
     )
+    intersections: bool = Field(
+        False,
+        description="Also audit the audit's intersections (such as sex x ethnicity). Each group is "
+        "one more cross-validated classifier (ethnicity x age band alone has about 40), which would "
+        "triple the proxy audit's time, and what predicts an intersection is mostly what predicts "
+        "its parts, which are always audited.",
+    )
     n_folds: int = Field(5, ge=2, le=20, description="Stratified cross-validation folds (seeded).")
     max_rows: int = Field(
         50_000,

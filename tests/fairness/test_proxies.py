@@ -142,3 +142,15 @@ def test_stratified_subsample_keeps_shares() -> None:
     kept = stratified_subsample(labels, 100, seed=0)
     assert len(kept) == 100 and (labels[kept] == "b").sum() == 20
     assert (np.diff(kept) > 0).all()
+
+
+def test_intersections_are_audited_only_when_asked() -> None:
+    X, groups = frame()
+    groups["sex x colour"] = groups["sex"] + " | " + groups["colour"]
+    settings = SMALL.model_copy(update={"min_group": 40, "n_boot": 0})
+    parts = proxy_audit(X, groups, settings, seed=7)
+    assert list(parts.characteristics["characteristic"].unique()) == ["sex", "colour"]
+    every = proxy_audit(X, groups, settings.model_copy(update={"intersections": True}), seed=7)
+    assert list(every.characteristics["characteristic"].unique()) == ["sex", "colour", "sex x colour"]
+    inter = every.characteristics.set_index(["characteristic", "target"])
+    assert inter.loc[("sex x colour", "A | blue"), "cv_auc"] > 0.75  # the proxy carries its sex part
