@@ -33,6 +33,7 @@ RECORDING_COLUMNS = [
     "characteristic",
     "group",
     "n",
+    "persons",
     "true_rate",
     "recorded_rate",
     "recorded_to_true",
@@ -143,7 +144,8 @@ def recording_rates(
 
     Returns
     -------
-    DataFrame with columns ``RECORDING_COLUMNS``: n (rows, i.e. person-months), true_rate (share with
+    DataFrame with columns ``RECORDING_COLUMNS``: n (rows, i.e. person-months), persons (distinct
+    persons, for small-number suppression), true_rate (share with
     a true serious offence in the horizon), recorded_rate (share labelled 1), recorded_to_true
     (their ratio; NaN when true_rate is 0) with its interval, reference (the characteristic's
     group with most persons, "not recorded" excepted) and relative = the group's recorded_to_true
@@ -178,6 +180,7 @@ def recording_rates(
                     "characteristic": str(name),
                     "group": [str(g) for g in names],
                     "n": n[:, 0].astype("int64"),
+                    "persons": people.to_numpy(dtype="int64"),
                     "true_rate": ratio(t_sum[:, 0], n[:, 0]),
                     "recorded_rate": ratio(r_sum[:, 0], n[:, 0]),
                     "recorded_to_true": to_true[:, 0],

@@ -41,7 +41,7 @@ def render_synthetic_check(
     world, bias
         The world in words, and the injected bias in words ("" when none is described).
     limit
-        Rows below this many person-months show no figures (the equality report's suppression).
+        Groups of fewer persons show no figures (the equality report's suppression).
 
     Raises
     ------
@@ -65,13 +65,15 @@ def render_synthetic_check(
 
 def label_bias_context(label_bias: dict[str, pd.DataFrame] | None, limit: int) -> dict[str, Any] | None:
     """The recording and selection tables as template rows; a recording row from fewer than
-    ``limit`` person-months is not shown, and missing interval columns read as NaN."""
+    ``limit`` persons (person-months when the table has no ``persons``) is not shown, and missing
+    interval columns read as NaN."""
     if not label_bias:
         return None
     order = ["characteristic", "group"]
     out = {name: records(label_bias.get(name), order) for name in ("recording", "selection")}
     for row in out["recording"]:  # n below the suppression limit (or missing): no figures at all
-        row["shown"] = finite(row.get("n")) and int(row["n"]) >= limit
+        count = row.get("persons", row.get("n"))
+        row["shown"] = finite(count) and int(count) >= limit
         for col in ("recorded_to_true_lo", "recorded_to_true_hi", "relative", "relative_lo", "relative_hi"):
             row.setdefault(col, math.nan)  # tables made without intervals or a reference
         row.setdefault("reference", "")

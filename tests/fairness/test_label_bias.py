@@ -54,6 +54,7 @@ def test_recording_rates_by_hand() -> None:
             "characteristic": ["ethnicity", "ethnicity"],
             "group": ["A", "B"],
             "n": np.array([3, 2], dtype="int64"),
+            "persons": np.array([2, 2], dtype="int64"),  # A: P1 (twice) and P2
             "true_rate": [1 / 3, 0.5],
             "recorded_rate": [1 / 3, 0.0],
             "recorded_to_true": [1.0, 0.0],

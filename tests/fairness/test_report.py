@@ -326,6 +326,11 @@ def test_synthetic_check_page_states_the_bias_the_truth_and_the_flags(browser, t
     assert "flagged no ethnic disparity" in text(
         render_synthetic_check(as_of="2026-11-01", label_bias=bias, flagged=[], world="w")
     )
+    few = recording.assign(persons=[900, 700, 5, 400, 3000, 8])  # Mixed: 2,722 person-months of 5 people
+    words = text(
+        render_synthetic_check(as_of="2026-11-01", label_bias={"recording": few}, flagged=[], world="w")
+    )
+    assert "ethnicity Mixed – suppressed (<10)" in words and "ethnicity Black 6,522" in words
     with pytest.raises(PipelineError, match="aggregates only"):
         render_synthetic_check(
             as_of="2026-11-01",
