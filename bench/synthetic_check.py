@@ -9,8 +9,9 @@ records and ground truth (``truth/``), and writes ``synthetic_check.html`` into 
 by group, the recorded against the true serious-harm rates with person-bootstrap intervals and the
 ratio to the reference group (:func:`fairness.label_bias.recording_rates`), the share of the
 model's monthly top ``--k`` against the top ``--k`` by true propensity
-(:func:`fairness.label_bias.selection_vs_oracle`), and the disparities the run's equality audit
-flagged for the same characteristics. ``make demo`` runs it after the monthly job.
+(:func:`fairness.label_bias.selection_vs_oracle`), and the ethnic disparities the run's equality
+audit flagged (the recording bias is injected by ethnicity), with a count of its other flags.
+``make demo`` runs it after the monthly job.
 
 This is an evaluation: it reads the truth, which the monthly job never does, and nothing here
 feeds the model. It only makes sense on a generated world (a force's records have no truth/).
@@ -140,10 +141,10 @@ def main() -> None:
     )
     out = args.out or args.run / OUTPUT
     out.write_text(page, encoding="utf-8")
-    black = recording[
+    biased = recording[
         (recording["characteristic"] == "ethnicity") & (recording["group"] == world["bias_group"])
     ]
-    for r in black.itertuples():
+    for r in biased.itertuples():
         print(
             f"{world['bias_group']}: recorded / true {r.recorded_to_true:.2f}, against {r.reference} "
             f"{r.relative:.2f} ({r.relative_lo:.2f}-{r.relative_hi:.2f})"
