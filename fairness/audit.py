@@ -50,8 +50,8 @@ import numpy as np
 import pandas as pd
 
 from fairness.group_sums import BASE_Q, Data, interval, metrics, p_values, people, prepare, sums, units
-from fairness.groups import coverage, margins, suppress
-from fairness.settings import GROUP_SEP, NOT_RECORDED, FairnessSettings
+from fairness.groups import coverage, largest_recorded, margins, suppress
+from fairness.settings import FairnessSettings
 from features.errors import ConfigError, PipelineError
 from models.metrics import ratio
 
@@ -204,9 +204,7 @@ def _reference(name: str, names: list[str], persons: np.ndarray, settings: Fairn
                 f"fairness.reference.{name} = {wanted!r} is not a group of {name}; groups: {names}"
             )
         return names.index(wanted)
-    recorded = np.array([NOT_RECORDED not in n.split(GROUP_SEP) for n in names])
-    size = np.where(recorded, persons, -1) if recorded.any() else persons
-    return int(np.argmax(size))
+    return largest_recorded(names, persons)
 
 
 def _disparities(

@@ -213,6 +213,14 @@ def coverage(as_of: pd.Series, groups: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def largest_recorded(names: list[str], persons: np.ndarray) -> int:
+    """Index of the group with most persons, groups with a "not recorded" part excepted (unless
+    every group has one); the first in ``names`` order on ties. The default reference group."""
+    recorded = np.array([NOT_RECORDED not in n.split(GROUP_SEP) for n in names])
+    size = np.where(recorded, persons, -1) if recorded.any() else persons
+    return int(np.argmax(size))
+
+
 def margins(characteristic: str, names: list[str]) -> list[np.ndarray]:
     """Sets of groups (indices into ``names``) whose counts add up to a total a reader can know.
 

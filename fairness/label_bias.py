@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from fairness.groups import largest_recorded
 from fairness.mitigation import listed
-from fairness.settings import NOT_RECORDED
 from models.metrics import ratio, resample_weights
 
 _CHUNK_ELEMENTS = 4_000_000  # row x draw weights held at once (32 MB of float64)
@@ -165,8 +165,7 @@ def recording_rates(
     for name, (codes, names), (t_sum, r_sum, n) in zip(groups.columns, factorized, sums, strict=True):
         to_true = ratio(r_sum, t_sum)  # (G, 1 + B): recorded / true, point first
         people = pd.Series(persons).groupby(codes).nunique().reindex(range(len(names)), fill_value=0)
-        recorded = np.array([n != NOT_RECORDED for n in names])
-        ref = int(np.argmax(np.where(recorded, people.to_numpy(), -1))) if recorded.any() else 0
+        ref = largest_recorded([str(g) for g in names], people.to_numpy())
         relative = ratio(to_true, to_true[[ref]])
         none = np.full((2, len(names)), np.nan)
         with np.errstate(all="ignore"), warnings.catch_warnings():
