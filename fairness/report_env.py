@@ -12,16 +12,22 @@ import pandas as pd
 from fairness.report_sections import AUC, COUNT, PCT, RATIO, fmt, header, interval, pvalue
 
 
-def environment() -> jinja2.Environment:
-    """The environment of fairness/templates, with the report's number formats as filters."""
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("fairness", "templates"),
+def strict_environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
+    """A Jinja2 environment for harmrank's pages: autoescaped, strict about missing names, stable
+    whitespace (so the same inputs give the same bytes). Also serves scoring's pages."""
+    return jinja2.Environment(
+        loader=loader,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+
+
+def environment() -> jinja2.Environment:
+    """The environment of fairness/templates, with the report's number formats as filters."""
+    env = strict_environment(jinja2.PackageLoader("fairness", "templates"))
     env.filters.update(
         pct=lambda v: fmt(PCT, v),
         ratio=lambda v: fmt(RATIO, v),

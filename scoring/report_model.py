@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
+from fairness.report_env import strict_environment
 from fairness.report_sections import Cell, Table
 from features.catalogue import by_name
 from models.backtest import PROBABILITY, BacktestResult
@@ -45,15 +46,10 @@ CALIBRATION_FIGURES = ("Brier", "log-loss", "ECE", "slope", "intercept")
 
 def template_environment() -> jinja2.Environment:
     """The Jinja2 environment of every scoring/templates page: autoescaped, strict, stable whitespace."""
-    return jinja2.Environment(
-        loader=jinja2.ChoiceLoader(  # scoring's pages, then the shared macros in fairness/templates
+    return strict_environment(
+        jinja2.ChoiceLoader(  # scoring's pages, then the shared frame and macros in fairness/templates
             [jinja2.PackageLoader("scoring", "templates"), jinja2.PackageLoader("fairness", "templates")]
-        ),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
+        )
     )
 
 
