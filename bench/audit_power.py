@@ -53,8 +53,10 @@ from fairness.settings import FairnessSettings  # noqa: E402
 from features.build import build_matrix, prepare_events  # noqa: E402
 from features.catalogue import V100_FEATURE  # noqa: E402
 from features.labels import build_labels  # noqa: E402
-from features.schema import Records, ValidationSettings, validate  # noqa: E402
-from features.synthetic import SyntheticConfig, generate_world  # noqa: E402
+from features.records.schema import Records, ValidationSettings  # noqa: E402
+from features.records.validate import validate  # noqa: E402
+from features.synthetic.settings import SyntheticConfig  # noqa: E402
+from features.synthetic.world import generate_world  # noqa: E402
 from scoring.config import load_config  # noqa: E402
 from scoring.pipeline import labelled_dates  # noqa: E402
 

@@ -8,7 +8,7 @@ Usage:
 For each world: the monthly feature panel up to ``--as-of`` (default: the day after the world
 ends), the recorded against the true serious-harm rates by group (fairness.label_bias), the proxy
 audit (fairness.proxies), a LightGBM trained on past months and its monthly top ``--k`` on the latest
-test months against the top ``--k`` by true propensity (features.synthetic.oracle_risk), and the
+test months against the top ``--k`` by true propensity (features.synthetic.world.oracle_risk), and the
 mitigation trade-off for ``--characteristic`` (fairness.mitigation). This script reads the ground
 truth because it is an evaluation; the pipeline never does. Prints figures; asserts nothing.
 """
@@ -39,8 +39,10 @@ from fairness.proxy_settings import MitigationSettings, ProxySettings  # noqa: E
 from fairness.settings import FairnessSettings  # noqa: E402
 from features.build import build_matrix, model_feature_names, prepare_events  # noqa: E402
 from features.labels import build_labels  # noqa: E402
-from features.schema import Records, ValidationSettings, validate  # noqa: E402
-from features.synthetic import SyntheticConfig, generate_world, oracle_risk  # noqa: E402
+from features.records.schema import Records, ValidationSettings  # noqa: E402
+from features.records.validate import validate  # noqa: E402
+from features.synthetic.settings import SyntheticConfig  # noqa: E402
+from features.synthetic.world import generate_world, oracle_risk  # noqa: E402
 from models.train import LightGBMRanker  # noqa: E402
 from scoring.config import RunConfig, load_config  # noqa: E402
 from scoring.records import load_records  # noqa: E402

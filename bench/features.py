@@ -2,7 +2,7 @@
 
 Usage: python bench/features.py --persons 1000000 [--years 6] [--runs 3] [--sample 5000]
 
-Generates a synthetic world (features.synthetic.generate_world), drops its deliberately broken
+Generates a synthetic world (features.synthetic.world.generate_world), drops its deliberately broken
 rows (what validation would quarantine), writes events and persons to a temporary Parquet
 directory and frees the world. Each timing then runs in a fresh worker process that reads the
 events' feature columns, prepares them and builds the matrix; its resident set size is sampled
@@ -35,7 +35,8 @@ sys.path.insert(0, str(ROOT))  # the package features, not this script (also nam
 
 from features.build import FeatureSettings, build_matrix, prepare_events  # noqa: E402
 from features.reference import reference_matrix  # noqa: E402
-from features.synthetic import SyntheticConfig, generate_world  # noqa: E402
+from features.synthetic.settings import SyntheticConfig  # noqa: E402
+from features.synthetic.world import generate_world  # noqa: E402
 
 
 def peak_gib() -> float:

@@ -20,7 +20,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the package features, not its sibling script bench/features.py
 
-from features.synthetic import SyntheticConfig, generate_world, summarise_world  # noqa: E402
+from features.synthetic.settings import SyntheticConfig  # noqa: E402
+from features.synthetic.summary import summarise_world  # noqa: E402
+from features.synthetic.world import generate_world  # noqa: E402
 
 FIGURES = (
     "top5_share",

@@ -8,7 +8,7 @@ world the truth is known, so two checks show reviewers what label bias looks lik
   the bias group's ``recorded_to_true`` is higher than the others' at the same true rate.
 - :func:`selection_vs_oracle`: by group, the share of the model's monthly top-k against the share
   of the top-k by true propensity (:func:`true_propensity`: the chance of truly committing a serious
-  offence in the horizon, recorded or not). :func:`features.synthetic.oracle_risk` is the other
+  offence in the horizon, recorded or not). :func:`features.synthetic.world.oracle_risk` is the other
   oracle: the chance of being *recorded* for one, so it carries the recording bias and is the best
   a model of the recorded label can do, not the fair benchmark.
 

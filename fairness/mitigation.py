@@ -42,7 +42,7 @@ from fairlearn.reductions import ErrorRate, ErrorRateParity, ExponentiatedGradie
 
 from fairness.proxy_settings import MitigationSettings
 from features.errors import PipelineError
-from features.schema import NOT_RECORDED
+from features.records.schema import NOT_RECORDED
 from models.splits import Split
 from models.train import LightGBMRanker, ModelSettings
 

@@ -40,7 +40,7 @@ from sklearn.model_selection import StratifiedKFold
 from fairness.proxy_settings import LightGBMSmall, ProxySettings
 from fairness.settings import INTERSECTION_SEP
 from features.errors import PipelineError
-from features.schema import NOT_RECORDED
+from features.records.schema import NOT_RECORDED
 from models.metrics import resample_weights
 
 ALL = "all"

@@ -28,7 +28,7 @@ from features.catalogue_types import (
     Feature,
     Source,
 )
-from features.schema import EVENT_TYPES
+from features.records.schema import EVENT_TYPES
 from features.sql import Aggregates
 
 _ADDITIVE = ("count", "harm_sum")

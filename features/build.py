@@ -33,7 +33,7 @@ from features.catalogue_types import (
     category_slug,
     recency_weights,
 )
-from features.schema import EVENT_TYPES
+from features.records.schema import EVENT_TYPES
 
 log = logging.getLogger(__name__)
 

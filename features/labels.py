@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from features.schema import EVENT_TYPES
+from features.records.schema import EVENT_TYPES
 
 _DAY_OFFSET = 2**31  # days since 1970 shifted to be non-negative, below 2**32
 

@@ -82,7 +82,9 @@ def synth(
     """Generate a synthetic police-records world (records plus ground truth in truth/)."""
     import pandas as pd
 
-    from features.synthetic import SyntheticConfig, generate_world, summarise_world
+    from features.synthetic.settings import SyntheticConfig
+    from features.synthetic.summary import summarise_world
+    from features.synthetic.world import generate_world
     from scoring.config import load_model
     from scoring.io import write_json, write_table
 

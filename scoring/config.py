@@ -18,7 +18,7 @@ from fairness.settings import FairnessSettings
 from features.build import FeatureSettings
 from features.errors import ConfigError
 from features.labels import LabelSettings
-from features.schema import ValidationSettings
+from features.records.schema import ValidationSettings
 from models.registry import TrackingSettings
 from models.settings import BacktestSettings
 from models.train import ModelSettings, TrainingSettings

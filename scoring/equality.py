@@ -21,7 +21,7 @@ from fairness.mitigation import mitigation_analysis, mitigation_split
 from fairness.proxies import ProxyResult, proxy_audit
 from fairness.report import render_equality_report
 from features.errors import PipelineError
-from features.schema import Records
+from features.records.schema import Records
 from models.backtest import PROBABILITY, BacktestResult
 from scoring.config import RunConfig
 from scoring.io import write_json

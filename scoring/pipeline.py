@@ -20,7 +20,7 @@ from features.build import build_matrix, model_feature_names, prepare_events
 from features.catalogue import V100_FEATURE
 from features.errors import PipelineError
 from features.labels import build_labels, horizon_end
-from features.schema import Records, ValidationReport
+from features.records.schema import Records, ValidationReport
 from models.backtest import BacktestResult, FittedModel, backtest, fit_model
 from models.baselines import history_baselines
 from models.calibrate import Calibrator

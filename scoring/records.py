@@ -4,7 +4,7 @@ A records directory holds one file per table, ``<table>.csv``, ``<table>.csv.gz`
 ``<table>.parquet``: persons and events are required, offences (else the default catalogue)
 and protected are optional. Nothing else in the directory is read; in particular a
 ``truth/`` folder of a synthetic world is never opened. The checks themselves are pure and
-live in :mod:`features.validate`.
+live in :mod:`features.records.validate`.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from rich.console import Group
 from rich.table import Table
 
 from features.errors import RecordsError
-from features.offences import normalise_catalogue
-from features.schema import TABLES, Records, ValidationReport, ValidationSettings
-from features.validate import validate
+from features.records.offences import normalise_catalogue
+from features.records.schema import TABLES, Records, ValidationReport, ValidationSettings
+from features.records.validate import validate
 
 SUFFIXES: tuple[str, ...] = (".csv", ".csv.gz", ".parquet")
 """File endings a table may have (matched case-insensitively)."""
@@ -202,7 +202,7 @@ def load_records(
     Raises
     ------
     RecordsError
-        See :func:`read_records` and :func:`features.validate.validate`;
+        See :func:`read_records` and :func:`features.records.validate.validate`;
         :class:`~features.errors.TooManyBadRows` when a table has too many bad rows.
     """
     raw, sources = read_records(data_dir, default_offences)

@@ -17,7 +17,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from features.catalogue import by_name
-from features.schema import EVENT_TYPES
+from features.records.schema import EVENT_TYPES
 from scoring import svg_officer as charts
 
 TOP_REASONS = 10

@@ -281,9 +281,10 @@ def _world_audit(bias: float | None) -> pd.DataFrame:
     from features.build import FeatureSettings, build_matrix, prepare_events
     from features.catalogue import V100_FEATURE
     from features.labels import LabelSettings, build_labels
-    from features.schema import ValidationSettings
-    from features.synthetic import SyntheticConfig, generate_world
-    from features.validate import validate
+    from features.records.schema import ValidationSettings
+    from features.records.validate import validate
+    from features.synthetic.settings import SyntheticConfig
+    from features.synthetic.world import generate_world
 
     offences = pd.read_csv(Path(__file__).resolve().parents[2] / "configs" / "offences.csv")
     config = SyntheticConfig(persons=50_000, years=4)
@@ -316,7 +317,7 @@ def _world_audit(bias: float | None) -> pd.DataFrame:
 def test_a_generated_world_shows_recording_bias_only_when_it_is_injected() -> None:
     # The default world's recording bias: Black people's offences are named, and they are stopped,
     # twice as often at the same true propensity (their recorded outcome rate rises ~1.5x).
-    from features.synthetic import SyntheticConfig
+    from features.synthetic.settings import SyntheticConfig
 
     assert SyntheticConfig().recording_bias == 1.0
     biased = _world_audit(None)

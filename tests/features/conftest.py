@@ -9,8 +9,10 @@ import pandas as pd
 import pytest
 
 from features.build import prepare_events
-from features.schema import Records, ValidationSettings, validate
-from features.synthetic import SyntheticConfig, generate_world
+from features.records.schema import Records, ValidationSettings
+from features.records.validate import validate
+from features.synthetic.settings import SyntheticConfig
+from features.synthetic.world import generate_world
 
 REPO = Path(__file__).resolve().parents[2]
 

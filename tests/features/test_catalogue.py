@@ -23,7 +23,7 @@ from features.catalogue_types import (
     recency_weights,
     window_suffix,
 )
-from features.schema import Records
+from features.records.schema import Records
 from tests.features.conftest import WORLD_DATES
 
 REPO = Path(__file__).resolve().parents[2]

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from features.build import FeatureSettings, build_matrix, features_at, prepare_events
 from features.catalogue import active_features
 from features.catalogue_types import TREND_BASE_DAYS, Feature
-from features.schema import EVENT_TYPES, Records
+from features.records.schema import EVENT_TYPES, Records
 from tests.features.conftest import WORLD_DATES
 
 AS_OF = pd.Timestamp("2025-01-01")

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from features.build import FeatureSettings, build_matrix, features_at, model_feature_names
+from features.records.schema import Records
 from features.reference import reference_matrix
-from features.schema import Records
 from tests.features.conftest import WORLD_DATES
 
 SETTINGS = {

@@ -12,8 +12,10 @@ import pytest
 from features.build import FeatureSettings, features_at, model_feature_names, prepare_events
 from features.catalogue import by_name
 from features.catalogue_types import DAYS_PER_YEAR, RECENCY_DIVISOR, TREND_BASE_DAYS, recency_weights
-from features.schema import ValidationSettings, validate
-from features.synthetic import SyntheticConfig, generate_world
+from features.records.schema import ValidationSettings
+from features.records.validate import validate
+from features.synthetic.settings import SyntheticConfig
+from features.synthetic.world import generate_world
 from scoring.evidence import EVIDENCE_COLUMNS, HISTORY_COLUMNS, evidence, history
 from tests.conftest import make_events
 

@@ -13,7 +13,7 @@ from rich.console import Console
 
 import scoring.records as records_module
 from features.errors import RecordsError
-from features.schema import ValidationSettings
+from features.records.schema import ValidationSettings
 from scoring.records import load_records, read_records, validation_table, write_quarantine
 
 SETTINGS = ValidationSettings(today=dt.date(2026, 11, 1), max_bad_share=1.0)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from features.errors import RecordsError, TooManyBadRows
-from features.parsing import (
+from features.records.parsing import (
     NAT,
     Defects,
     as_text,
@@ -26,7 +26,7 @@ from features.parsing import (
     parse_dates,
     parse_numbers,
 )
-from features.schema import (
+from features.records.schema import (
     EVENT_TYPES,
     HARM_QUANTUM,
     NOT_RECORDED,
@@ -380,7 +380,7 @@ def validate(
     ----------
     raw : dict of str to pandas.DataFrame
         ``persons``, ``events`` and ``offences`` (catalogue layout, see
-        :func:`features.offences.normalise_catalogue`), optionally ``protected``. Frames
+        :func:`features.records.offences.normalise_catalogue`), optionally ``protected``. Frames
         read from CSV hold every value as text (empty cells as ``""``); frames read from
         Parquet may hold native types.
     settings : ValidationSettings

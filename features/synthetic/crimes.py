@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from features.synthetic_events import (
+from features.synthetic.events import (
     FEMALE_STOP_FACTOR,
     Parts,
     Simulation,
@@ -22,7 +22,7 @@ from features.synthetic_events import (
     days_in,
     lag,
 )
-from features.synthetic_population import (
+from features.synthetic.population import (
     DAYS_PER_YEAR,
     DELAY_CLASSES,
     Population,
@@ -32,7 +32,7 @@ from features.synthetic_population import (
 )
 
 if TYPE_CHECKING:
-    from features.synthetic import SyntheticConfig
+    from features.synthetic.settings import SyntheticConfig
 
 
 @dataclasses.dataclass

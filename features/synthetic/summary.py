@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:
-    from features.synthetic import World
+from features.synthetic.world import World, oracle_risk
 
 DAYS_PER_YEAR = 365.25
 AGE_BANDS = ((10, 14), (14, 18), (18, 26), (26, 40), (40, 120))
@@ -121,8 +119,6 @@ def bias_figures(world: World) -> dict[str, float]:
 def oracle_auc(world: World) -> dict[str, float]:
     """AUC of the oracle over the last whole 12 calendar months against the true label (a 365+
     day offence occurring in the window and recorded with the person as suspect)."""
-    from features.synthetic import oracle_risk
-
     par = _params(world)
     end = pd.Timestamp(par["end_date"]) + pd.Timedelta(days=1)
     as_of = (end - pd.DateOffset(months=12)).to_period("M").start_time

@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from features.schema import FALSE_WORDS, TRUE_WORDS
+from features.records.schema import FALSE_WORDS, TRUE_WORDS
 
 NAT = np.datetime64("NaT", "D")
 _SHOWN = 40  # longest value quoted in a reason

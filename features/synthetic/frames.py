@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from features.synthetic_crimes import Crimes
-from features.synthetic_events import EVENT_TYPES, REF_KINDS, Parts, Simulation
-from features.synthetic_population import (
+from features.synthetic.crimes import Crimes
+from features.synthetic.events import EVENT_TYPES, REF_KINDS, Parts, Simulation
+from features.synthetic.population import (
     ETHNICITIES,
     RELIGIONS,
     SEXES,
@@ -24,7 +24,7 @@ from features.synthetic_population import (
 )
 
 if TYPE_CHECKING:
-    from features.synthetic import SyntheticConfig
+    from features.synthetic.settings import SyntheticConfig
 
 NS_PER_DAY = 86_400_000_000_000
 NOT_RECORDED = "not recorded"

@@ -1,15 +1,15 @@
-"""The data contract document, generated from the declaration in :mod:`features.schema`.
+"""The data contract document, generated from the declaration in :mod:`features.records.schema`.
 
 Regenerate ``docs/data-contract.md`` after changing the declaration::
 
-    python -m features.contract_doc > docs/data-contract.md
+    python -m features.records.contract_doc > docs/data-contract.md
 
 A test checks that the committed document is current.
 """
 
 from __future__ import annotations
 
-from features.schema import FALSE_WORDS, OFFENCE_REQUIRED_FOR, TABLES, TRUE_WORDS
+from features.records.schema import FALSE_WORDS, OFFENCE_REQUIRED_FOR, TABLES, TRUE_WORDS
 
 
 def contract_markdown() -> str:
@@ -23,8 +23,8 @@ def contract_markdown() -> str:
     out = [
         "# Data contract",
         "",
-        "<!-- Generated from the declaration in features/schema.py by "
-        "`python -m features.contract_doc > docs/data-contract.md`; do not edit by hand. -->",
+        "<!-- Generated from the declaration in features/records/schema.py by "
+        "`python -m features.records.contract_doc > docs/data-contract.md`; do not edit by hand. -->",
         "",
         "A records directory holds one file per table, named `<table>.csv`, `<table>.csv.gz` "
         "or `<table>.parquet`. CSV files are UTF-8, comma-separated, with a header row; every "

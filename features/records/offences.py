@@ -1,6 +1,6 @@
 """The offence catalogue: the default built from CCHI subgroup medians, and other layouts.
 
-The engine reads one layout (the ``offences`` table of :data:`features.schema.TABLES`):
+The engine reads one layout (the ``offences`` table of :data:`features.records.schema.TABLES`):
 offence_code, description, subgroup, category, harm_days, national_count. A force may
 instead supply the full Cambridge Crime Harm Index table, one row per Home Office offence
 code ("NNN/NN"); :func:`normalise_catalogue` turns either into our layout. Pure functions:
@@ -15,7 +15,7 @@ import re
 import pandas as pd
 
 from features.errors import RecordsError
-from features.schema import TABLES
+from features.records.schema import TABLES
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ def build_default_catalogue(reference: pd.DataFrame) -> pd.DataFrame:
     if unknown:
         raise RecordsError(
             f"The CCHI reference table has subgroup(s) without an offence code: "
-            f"{', '.join(map(repr, unknown))}. Add them to features.offences.SUBGROUP_CODES."
+            f"{', '.join(map(repr, unknown))}. Add them to features.records.offences.SUBGROUP_CODES."
         )
     return pd.DataFrame(
         {
@@ -140,7 +140,7 @@ def normalise_catalogue(raw: pd.DataFrame, source: str, warnings: list[str] | No
 
     Headers are matched without regard to case, spaces or punctuation. Rows are neither
     dropped nor reordered, so validation's row numbers still point into the file; values
-    are not checked here (:func:`features.validate.validate` quarantines bad rows).
+    are not checked here (:func:`features.records.validate.validate` quarantines bad rows).
 
     Parameters
     ----------

@@ -1,8 +1,8 @@
 """The records contract: which tables and columns the engine reads, and what it hands on.
 
 The contract is declared once, as data (:data:`TABLES`). The validator
-(:mod:`features.validate`) checks raw tables against it, ``docs/data-contract.md`` is
-generated from it (:mod:`features.contract_doc`), and the rest of the pipeline relies on
+(:mod:`features.records.validate`) checks raw tables against it, ``docs/data-contract.md`` is
+generated from it (:mod:`features.records.contract_doc`), and the rest of the pipeline relies on
 the types of :class:`Records`. Nothing here touches the file system.
 """
 
@@ -387,12 +387,3 @@ class ValidationReport:
     def reasons(self) -> dict[str, int]:
         """Rows per reason over all tables, keyed ``"<table>: <reason>"``."""
         return {f"{t.table}: {k}": v for t in self.tables for k, v in t.reasons.items()}
-
-
-def validate(
-    raw: dict[str, pd.DataFrame], settings: ValidationSettings, sources: dict[str, str]
-) -> tuple[Records, ValidationReport]:
-    """Check raw tables against the contract; see :func:`features.validate.validate`."""
-    from features.validate import validate as _validate
-
-    return _validate(raw, settings, sources)

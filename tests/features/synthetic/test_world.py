@@ -12,10 +12,12 @@ import yaml
 from scipy import stats
 
 from features.errors import RecordsError
-from features.schema import EVENT_TYPES, TABLES
-from features.synthetic import SyntheticConfig, World, generate_world, oracle_risk, summarise_world
+from features.records.schema import EVENT_TYPES, TABLES
+from features.synthetic.settings import SyntheticConfig
+from features.synthetic.summary import summarise_world
+from features.synthetic.world import World, generate_world, oracle_risk
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 #: The synthetic events must follow the records contract exactly.
 EVENT_COLUMNS = [column.name for column in TABLES["events"].columns]
 SMALL = {"persons": 20_000, "years": 4}

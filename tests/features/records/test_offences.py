@@ -9,17 +9,17 @@ import pandas as pd
 import pytest
 
 from features.errors import RecordsError
-from features.offences import (
+from features.records.offences import (
     CATALOGUE_COLUMNS,
     SUBGROUP_CODES,
     UNCLASSIFIED,
     build_default_catalogue,
     normalise_catalogue,
 )
-from features.schema import ValidationSettings
-from features.validate import validate
+from features.records.schema import ValidationSettings
+from features.records.validate import validate
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 REFERENCE = REPO.parent / "shared" / "reference" / "cchi_subgroups.csv"
 SETTINGS = ValidationSettings(today=dt.date(2026, 11, 1), max_bad_share=1.0)
 

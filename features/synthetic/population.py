@@ -7,20 +7,17 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:
-    from features.synthetic import SyntheticConfig
+from features.synthetic.settings import ETHNICITIES, SyntheticConfig
 
 EPOCH = date(1970, 1, 1)
 DAYS_PER_YEAR = 365.25
 
 SEXES = ("Male", "Female")
-#: Broad ONS ethnic groups and their shares in London (Census 2021, rounded).
-ETHNICITIES = ("Asian", "Black", "Mixed", "White", "Other")
+#: Shares of the ETHNICITIES (broad ONS groups) in London (Census 2021, rounded).
 ETHNICITY_SHARES = (0.207, 0.135, 0.057, 0.538, 0.063)
 RELIGIONS = ("Christian", "Muslim", "No religion", "Hindu", "Jewish", "Sikh", "Buddhist", "Other")
 #: Religion given ethnicity (rows follow ETHNICITIES, columns RELIGIONS), roughly London 2021.

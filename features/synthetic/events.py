@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from features.schema import EVENT_TYPES  # the record's event-type code is its index here
-from features.synthetic_population import (
+from features.records.schema import EVENT_TYPES  # the record's event-type code is its index here
+from features.synthetic.population import (
     DAYS_PER_YEAR,
     Population,
     Profile,
@@ -24,7 +24,7 @@ from features.synthetic_population import (
 )
 
 if TYPE_CHECKING:
-    from features.synthetic import SyntheticConfig
+    from features.synthetic.settings import SyntheticConfig
 
 REF_KINDS = ("CRIME", "ARR", "CHG", "CRT", "INT", "STOP", "ORD", "INC")
 COLUMNS = ("type", "person", "occ", "rec", "k", "victim", "domestic", "weapon", "crime", "ref")
