@@ -23,7 +23,7 @@ from models.splits import Split, kfold_splits, split_table, temporal_splits
 from scoring.config import RunConfig
 from scoring.equality import matrix_equality, write_equality
 from scoring.io import write_json, write_table
-from scoring.report_model import render_model_report
+from scoring.reports.model import render_model_report
 
 
 def read_matrix(path: Path) -> pd.DataFrame:

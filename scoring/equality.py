@@ -19,12 +19,12 @@ from fairness.gate import GateResult, gate
 from fairness.groups import attach_groups
 from fairness.mitigation import mitigation_analysis, mitigation_split
 from fairness.proxies import ProxyResult, proxy_audit
-from fairness.report import render_equality_report
 from features.errors import PipelineError
 from features.records.schema import Records
 from models.backtest import PROBABILITY, BacktestResult
 from scoring.config import RunConfig
 from scoring.io import write_json
+from scoring.reports.equality import render_equality_report
 
 log = logging.getLogger("harmrank")
 

@@ -17,8 +17,8 @@ from scoring.io import atomic_directory, sha256, write_json, write_table
 from scoring.listing import Listing, build_listing
 from scoring.pipeline import RunResult
 from scoring.records import write_quarantine
-from scoring.report_model import render_model_report
-from scoring.report_officer import render_officer_report
+from scoring.reports.model import render_model_report
+from scoring.reports.officer import render_officer_report
 
 PACKAGES = (
     "harmrank",

@@ -1,0 +1,36 @@
+"""What the commands share: the consoles, the default config paths and small presentation helpers."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console(stderr=False)
+err_console = Console(stderr=True)
+
+DEFAULT_CONFIG = Path("configs/default.yaml")
+DEFAULT_SYNTH_CONFIG = Path("configs/synthetic.yaml")
+
+
+def parse_date(value: str, option: str) -> date:
+    """``value`` as a date, or a usage error that names ``option``."""
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a date; use YYYY-MM-DD, e.g. 2026-11-01", param_hint=option
+        ) from None
+
+
+def facts_table(title: str, rows: list[tuple[str, str]]) -> Table:
+    """A two-column table of names and right-aligned values."""
+    table = Table(title=title, show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    for name, value in rows:
+        table.add_row(name, value)
+    return table

@@ -1,0 +1,133 @@
+"""`harmrank splits` and `harmrank backtest`: the month splits of a run, and a backtest of any
+table that meets the feature-matrix contract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from features.errors import PipelineError
+from scoring.cli.common import DEFAULT_CONFIG, console, parse_date
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def splits(
+    as_of: Annotated[str, typer.Option("--as-of", help="The run's as-of date, YYYY-MM-DD.")],
+    config: Annotated[Path, typer.Option(help="Run configuration (YAML).")] = DEFAULT_CONFIG,
+    data: Annotated[
+        Path | None, typer.Option(help="Records directory (default: data_dir in the config).")
+    ] = None,
+) -> None:
+    """Print the backtest's split table and this run's own training split, without training."""
+    import pandas as pd
+
+    from models.splits import split_table
+    from scoring.config import load_config
+    from scoring.pipeline import plan_splits
+    from scoring.records import load_records
+
+    day = parse_date(as_of, "--as-of")
+    cfg = load_config(config)
+    with console.status("Reading records"):
+        records, _ = load_records(data or cfg.data_dir, cfg.validation, cfg.offences)
+    known = records.events[records.events["recorded_date"] < pd.Timestamp(day)]
+    if known.empty:
+        raise PipelineError(f"no event was recorded before {day}; choose a later --as-of")
+    backtest_splits, production, skipped = plan_splits(pd.Timestamp(day), cfg, known["occurred_date"].min())
+    if backtest_splits:
+        title = f"Backtest: {len(backtest_splits)} test months"
+        console.print(_frame_table(split_table(backtest_splits), title))
+        months = ", ".join(s.test.date().isoformat() for s in backtest_splits)
+        console.print(f"Test months: {months}")
+    else:
+        console.print(f"[yellow]No backtest:[/yellow] {skipped}")
+    if production is not None:
+        console.print(_frame_table(split_table([production]), f"This run's model (scores {day})"))
+    console.print(
+        "Rule: a split trains only on as-of dates whose whole label horizon ends on or before its "
+        "test date; early stopping and calibration use later dates than training."
+    )
+
+
+def _frame_table(frame: pd.DataFrame, title: str) -> Table:
+    """A rich table of ``frame``, leaving out columns with no value in any row."""
+    frame = frame.loc[:, [c for c in frame.columns if frame[c].map(lambda v: v not in (None, "")).any()]]
+    frame = frame.rename(columns=lambda c: str(c).replace("_from", " from").replace("_to", " to"))
+    table = Table(title=title)
+    for col in frame.columns:
+        table.add_column(str(col), justify="right")
+    for row in frame.itertuples(index=False):
+        table.add_row(*["" if v is None or v != v else str(v) for v in row])
+    return table
+
+
+def _columns(values: list[str] | None) -> list[str]:
+    """Repeated or comma-separated column names, in order, without duplicates."""
+    names = [part.strip() for value in values or [] for part in value.split(",")]
+    return list(dict.fromkeys(n for n in names if n))
+
+
+HEADLINE = ("precision@100", "recall@100", "harm_captured@100", "auc_roc", "average_precision", "brier")
+
+
+def backtest(
+    matrix: Annotated[Path, typer.Option(help="Person-level feature matrix (.parquet or .csv).")],
+    label: Annotated[str, typer.Option(help="0/1 outcome column.")],
+    harm: Annotated[
+        str | None, typer.Option(help="Future CCHI harm column (days), if the table has one.")
+    ] = None,
+    protected: Annotated[
+        list[str] | None, typer.Option(help="Protected-characteristic columns: kept aside, never features.")
+    ] = None,
+    baseline: Annotated[
+        list[str] | None, typer.Option(help="A score column to rank by as a further baseline (repeatable).")
+    ] = None,
+    ignore: Annotated[list[str] | None, typer.Option(help="Columns to leave out altogether.")] = None,
+    out: Annotated[Path, typer.Option(help="Directory for metrics.json and predictions.parquet.")] = Path(
+        "backtest"
+    ),
+    config: Annotated[Path, typer.Option(help="Run configuration (YAML).")] = DEFAULT_CONFIG,
+) -> None:
+    """Backtest LightGBM on any table meeting the feature-matrix contract."""
+    from scoring.backtesting import backtest_matrix
+    from scoring.config import load_config
+
+    cfg = load_config(config)
+    with console.status(f"Backtesting {matrix}"):
+        result, document = backtest_matrix(
+            matrix,
+            label,
+            cfg,
+            out,
+            harm=harm,
+            protected=_columns(protected),
+            baselines=_columns(baseline),
+            ignore=_columns(ignore),
+        )
+    for note in document["notes"]:
+        console.print(f"[yellow]note:[/yellow] {note}")
+    table = Table(title=f"Pooled over {len(result.splits)} test split(s), 95% intervals")
+    table.add_column("model")
+    for metric in HEADLINE:
+        table.add_column(metric, justify="right")
+    for model, figures in document["models"].items():
+        cells = []
+        for metric in HEADLINE:
+            f = figures.get(metric)
+            cells.append("-" if not f or f["value"] is None else _interval_text(f))
+        table.add_row(model, *cells)
+    console.print(table)
+    chosen = document["selection"]
+    console.print(f"Chosen: [bold]{chosen['chosen']}[/bold] (mean regret {chosen['mean_regret']:.4f})")
+    console.print(f"Metrics: {out / 'metrics.json'}")
+
+
+def _interval_text(figure: dict[str, float | None]) -> str:
+    if figure["lo"] is None:
+        return f"{figure['value']:.3f}"
+    return f"{figure['value']:.3f} ({figure['lo']:.3f}-{figure['hi']:.3f})"

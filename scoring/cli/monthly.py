@@ -1,0 +1,130 @@
+"""`harmrank run` and `harmrank promote`: the monthly job, and a candidate model made champion."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from scoring.cli.common import DEFAULT_CONFIG, console, facts_table, parse_date
+from scoring.cli.records import keep_rejected_rows
+
+if TYPE_CHECKING:  # the heavy modules load inside the commands that need them
+    import pandas as pd
+
+    from scoring.config import RunConfig
+    from scoring.pipeline import RunResult
+    from scoring.tracking import Tracked
+
+
+def run(
+    as_of: Annotated[
+        str,
+        typer.Option("--as-of", help="The as-of date, YYYY-MM-DD: nothing recorded on or after it is used."),
+    ],
+    config: Annotated[Path, typer.Option(help="Run configuration (YAML).")] = DEFAULT_CONFIG,
+    data: Annotated[
+        Path | None, typer.Option(help="Records directory (default: data_dir in the config).")
+    ] = None,
+) -> None:
+    """Run the monthly job for one as-of date and write runs/<DATE>/."""
+    from scoring.config import load_config
+    from scoring.outputs import ADVISORY, summary_rows, write_run
+    from scoring.pipeline import run_monthly
+    from scoring.progress import RichReporter
+    from scoring.records import validation_table
+
+    day = parse_date(as_of, "--as-of")
+    cfg = load_config(config)
+    data_dir = data or cfg.data_dir
+    start = time.perf_counter()
+    with keep_rejected_rows(cfg.runs_dir / f"{day.isoformat()}.rejected"):
+        result = run_monthly(cfg, day, data_dir, RichReporter(console))
+    run_dir, listing = write_run(result, cfg, data_dir)
+    tracked = _track(result, cfg, run_dir)
+    console.print(validation_table(result.validation))
+    console.print(_top_table(listing.listed.head(10)))
+    rows = [
+        *summary_rows(result, listing, cfg.output.k),
+        ("seconds", f"{time.perf_counter() - start:.1f}"),
+    ]
+    console.print(facts_table("Run summary", rows))
+    console.print(f"[bold]{ADVISORY}[/bold]")
+    console.print(
+        f"List: {run_dir / 'top100.csv'}\nManifest: {run_dir / 'manifest.json'}\n"
+        f"Model report: {run_dir / 'model.html'}\n"
+        f"Officer report: [bold]{run_dir / 'report' / 'index.html'}[/bold]"
+    )
+    if result.equality is not None:
+        release = result.equality.release
+        console.print(f"Equality report: [bold]{run_dir / 'equality.html'}[/bold] ({release})")
+    if tracked is not None:
+        registered = f", registered as version {tracked.version} (alias candidate)" if tracked.version else ""
+        console.print(f"MLflow run {tracked.run_id}{registered}; `harmrank promote` checks it against V100.")
+
+
+def _top_table(top: pd.DataFrame) -> Table:
+    table = Table(title="Top 10 (the full list: top100.csv and the officer report)")
+    for col in ("rank", "person", "probability (band)", "V100", "status", "first reason"):
+        table.add_column(col, justify="left" if col in ("person", "first reason") else "right")
+    for row in top.itertuples(index=False):
+        status = row.status if row.status != "stayed" else f"stayed ({row.rank_change:+d})"
+        table.add_row(
+            str(row.rank),
+            str(row.person_id),
+            f"{row.probability:.3f} ({row.probability_lo:.2f}-{row.probability_hi:.2f})",
+            f"{row.v100_score:,.0f}",
+            status,
+            str(row.reason_1),
+        )
+    return table
+
+
+def _track(result: RunResult, cfg: RunConfig, run_dir: Path) -> Tracked | None:
+    from scoring.io import write_json
+    from scoring.tracking import track_run
+
+    with console.status("Logging to MLflow"):
+        tracked = track_run(result, cfg, run_dir)
+    if tracked is not None:  # beside the run, not in it: the run's own files stay byte-identical
+        write_json(
+            {"run_id": tracked.run_id, "registered_version": tracked.version, "uri": cfg.tracking.uri},
+            run_dir / "mlflow.json",
+        )
+    return tracked
+
+
+def promote(
+    config: Annotated[Path, typer.Option(help="Run configuration (YAML): where the registry is.")] = (
+        DEFAULT_CONFIG
+    ),
+    version: Annotated[
+        int | None, typer.Option(help="Registered version to promote (default: the candidate).")
+    ] = None,
+) -> None:
+    """Make the candidate the champion if it beats V100 on precision@100 and harm captured@100.
+
+    Exits 1 with the reasons when the model is refused.
+    """
+    from models.registry import promote as promote_version
+    from scoring.config import load_config
+
+    cfg = load_config(config)
+    with console.status("Checking the candidate"):
+        outcome = promote_version(cfg.tracking, version)
+    colour = "green" if outcome.promoted else "red"
+    verdict = "promoted to champion" if outcome.promoted else "refused"
+    console.print(f"[bold {colour}]Version {outcome.version}: {verdict}[/bold {colour}]")
+    for reason in outcome.reasons:
+        console.print(f"  - {reason}")
+    console.print(f"Rule: {outcome.rule}")
+    if any(reason.startswith("release blocked") for reason in outcome.reasons):
+        console.print(
+            "The equality gate blocked this run. Fix the model, or have an equality reviewer record an "
+            "accepted breach (fairness.gate.accepted, with the reason; docs/equality-audit.md) and run again."
+        )
+    if not outcome.promoted:
+        raise typer.Exit(1)

@@ -1,0 +1,99 @@
+"""`harmrank synth` and `harmrank validate`: a synthetic world, and a records directory checked."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from features.errors import TooManyBadRows
+from scoring.cli.common import DEFAULT_CONFIG, DEFAULT_SYNTH_CONFIG, console, facts_table
+
+
+def synth(
+    out: Annotated[Path, typer.Option(help="Directory to write the records (and truth/) into.")] = Path(
+        "data/world"
+    ),
+    persons: Annotated[int | None, typer.Option(help="Number of persons (overrides the config).")] = None,
+    years: Annotated[int | None, typer.Option(help="Years of records (overrides the config).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (overrides the config).")] = None,
+    recording_bias: Annotated[
+        float | None, typer.Option(help="Recording bias for the bias group; 0 = none.")
+    ] = None,
+    config: Annotated[Path, typer.Option(help="Synthetic-world settings (YAML).")] = DEFAULT_SYNTH_CONFIG,
+    offences: Annotated[Path, typer.Option(help="Offence catalogue the world draws from.")] = Path(
+        "configs/offences.csv"
+    ),
+    fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+) -> None:
+    """Generate a synthetic police-records world (records plus ground truth in truth/)."""
+    import pandas as pd
+
+    from features.synthetic.settings import SyntheticConfig
+    from features.synthetic.summary import summarise_world
+    from features.synthetic.world import generate_world
+    from scoring.config import load_model
+    from scoring.io import write_json, write_table
+
+    if fmt not in ("parquet", "csv"):
+        raise typer.BadParameter(f"{fmt!r}: use parquet or csv", param_hint="--format")
+    settings = load_model(config, SyntheticConfig) if config.is_file() else SyntheticConfig()
+    overrides = {"persons": persons, "years": years, "seed": seed, "recording_bias": recording_bias}
+    settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    settings = SyntheticConfig.model_validate(settings.model_dump())
+    start = time.perf_counter()
+    with console.status(f"Generating {settings.persons:,} persons over {settings.years} years"):
+        world = generate_world(settings, pd.read_csv(offences))
+    with console.status(f"Writing to {out}"):
+        for name, frame in world.records.items():
+            write_table(frame, out / f"{name}.{fmt}")
+        for name, frame in world.truth.items():
+            write_table(frame, out / "truth" / f"{name}.parquet")
+        figures = summarise_world(world)
+        write_json(
+            {"config": settings.model_dump(mode="json"), "figures": figures}, out / "truth" / "world.json"
+        )
+    rows = [(f"{name} rows", f"{len(frame):,}") for name, frame in world.records.items()]
+    rows += [
+        (name, f"{value:.3f}" if isinstance(value, float) else str(value)) for name, value in figures.items()
+    ]
+    rows.append(("seconds", f"{time.perf_counter() - start:.1f}"))
+    console.print(facts_table(f"Synthetic world written to {out}", rows))
+
+
+def validate(
+    data: Annotated[Path, typer.Argument(help="Records directory (persons, events, offences, protected).")],
+    config: Annotated[Path, typer.Option(help="Run configuration (YAML).")] = DEFAULT_CONFIG,
+    quarantine: Annotated[
+        Path | None, typer.Option(help="Also write the quarantined rows to DIR/quarantine/<table>.csv.")
+    ] = None,
+) -> None:
+    """Check a records directory against the data contract and report what would be quarantined."""
+    from scoring.config import load_config
+    from scoring.records import load_records, validation_table, write_quarantine
+
+    cfg = load_config(config)
+    with console.status(f"Validating {data}"), keep_rejected_rows(quarantine):
+        _, report = load_records(data, cfg.validation, cfg.offences)
+    console.print(validation_table(report))
+    if quarantine is not None:
+        written = write_quarantine(report, quarantine)
+        console.print(f"Quarantined rows: {len(written)} file(s) in {quarantine / 'quarantine'}")
+
+
+@contextmanager
+def keep_rejected_rows(where: Path | None) -> Iterator[None]:
+    """When a table has too many bad rows, write those found so far to ``where`` before failing."""
+    from scoring.records import write_quarantine
+
+    try:
+        yield
+    except TooManyBadRows as exc:
+        if where is not None and exc.report is not None:
+            write_quarantine(exc.report, where)
+            raise TooManyBadRows(f"{exc}\nThe bad rows found are in {where / 'quarantine'}.") from None
+        raise
