@@ -24,7 +24,7 @@ from scipy.special import erfc
 
 from fairness.settings import INTERSECTION_SEP, METRIC_NAMES
 from features.errors import PipelineError
-from models.metrics import quantile_bins, ratio, resample_weights
+from models.metrics import auc_from_counts, percentile_interval, quantile_bins, ratio, resample_weights
 
 AUC_BINS = (500, 200)  # score bins of the bootstrap AUC: pooled, monthly
 BASE_Q = 4  # rows, label, harm, probability; then listed, hits, listed harm per k
@@ -124,9 +124,7 @@ def _weight_chunks(seed: int, n_persons: int, n_boot: int) -> Iterator[tuple[sli
 
 def _auc_from_bins(counts: np.ndarray) -> np.ndarray:
     """AUC from (..., bins, 2, B) weighted negatives/positives per score bin; ties in a bin count half."""
-    neg, pos = counts[..., 0, :], counts[..., 1, :]
-    below = np.cumsum(neg, axis=-2) - neg
-    return ratio((pos * (below + 0.5 * neg)).sum(axis=-2), pos.sum(axis=-2) * neg.sum(axis=-2))
+    return auc_from_counts(counts[..., 1, :], counts[..., 0, :], axis=-2)
 
 
 def _auc_exact(d: Data, seg: np.ndarray, n_seg: int) -> np.ndarray:
@@ -136,12 +134,7 @@ def _auc_exact(d: Data, seg: np.ndarray, n_seg: int) -> np.ndarray:
     starts = np.flatnonzero(np.r_[True, (s[1:] != s[:-1]) | (sc[1:] != sc[:-1])])
     pos = np.add.reduceat(yy, starts) if len(starts) else np.zeros(0)
     neg = np.diff(np.r_[starts, len(order)]) - pos
-    run_seg = s[starts]
-    before = np.cumsum(neg) - neg
-    below = before - before[np.searchsorted(run_seg, run_seg)]  # negatives lower in the same segment
-    num = np.bincount(run_seg, pos * (below + 0.5 * neg), minlength=n_seg)
-    n_pos = np.bincount(run_seg, pos, minlength=n_seg)
-    return ratio(num, n_pos * (np.bincount(run_seg, neg, minlength=n_seg)))
+    return auc_from_counts(pos, neg, segment=s[starts], n_segments=n_seg)
 
 
 def _families(columns: list[str]) -> list[list[str]]:
@@ -316,20 +309,8 @@ def metrics(sums: np.ndarray, auc: np.ndarray, ks: list[int], has_prob: bool) ->
 
 
 def interval(reps: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile interval over the last axis (numpy's linear rule over the defined replicates);
-    NaN where fewer than half the replicates are defined."""
-    n_boot = reps.shape[-1]
-    srt = np.sort(reps, axis=-1)  # NaN last
-    n = np.isfinite(reps).sum(axis=-1)
-    ends = []
-    for q in ((1 - confidence) / 2, (1 + confidence) / 2):
-        at = q * np.maximum(n - 1, 0)
-        below = np.floor(at).astype("int64")
-        above = np.minimum(below + 1, np.maximum(n - 1, 0))
-        lo = np.take_along_axis(srt, below[..., None], axis=-1)[..., 0] if n_boot else at * np.nan
-        hi = np.take_along_axis(srt, above[..., None], axis=-1)[..., 0] if n_boot else at * np.nan
-        ends.append(np.where((n > 0) & (n >= 0.5 * n_boot), lo + (at - below) * (hi - lo), np.nan))
-    return ends[0], ends[1]
+    """Percentile interval over the last axis; NaN where fewer than half the replicates are defined."""
+    return percentile_interval(reps, confidence, min_defined=0.5)
 
 
 def p_values(values: np.ndarray, others: np.ndarray, ref: int, size: np.ndarray) -> np.ndarray:

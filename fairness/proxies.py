@@ -41,7 +41,7 @@ from fairness.proxy_settings import LightGBMSmall, ProxySettings
 from fairness.settings import INTERSECTION_SEP
 from features.errors import PipelineError
 from features.records.schema import NOT_RECORDED
-from models.metrics import resample_weights
+from models.metrics import resample_weights, weighted_auc
 
 ALL = "all"
 CHARACTERISTIC_COLUMNS = ["characteristic", "target", "cv_auc", "auc_lo", "auc_hi", "n", "flagged"]
@@ -129,26 +129,6 @@ def stratified_subsample(labels: np.ndarray, max_rows: int, seed: int) -> np.nda
     frame = pd.DataFrame({"g": labels, "row": np.arange(len(labels))})
     kept = frame.groupby("g", sort=True).sample(frac=frac, random_state=seed)
     return np.sort(kept["row"].to_numpy())
-
-
-def weighted_auc(score: np.ndarray, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """AUC of ``score`` for 0/1 ``y`` under row weights (n, B), shape (B,); ties count one half.
-
-    Column b of ``weights`` says how often each row is in resample b (all ones: the plain AUC).
-    NaN where a resample has no positive or no negative row.
-    """
-    order = np.argsort(score, kind="stable")
-    s = score[order]
-    w = weights[order]
-    pos = w * y[order, None]
-    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
-    if len(starts) < len(s):
-        pos = np.add.reduceat(pos, starts, axis=0)
-        w = np.add.reduceat(w, starts, axis=0)
-    neg = w - pos
-    below = np.cumsum(neg, axis=0) - neg
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (pos * (below + 0.5 * neg)).sum(axis=0) / (pos.sum(axis=0) * neg.sum(axis=0))
 
 
 def _oof_scores(X: pd.DataFrame, y: np.ndarray, settings: ProxySettings, seed: int) -> np.ndarray:

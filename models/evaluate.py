@@ -48,6 +48,7 @@ from models.metrics import (
     harm_captured_at_k,
     list_churn,
     month_label,
+    percentile_interval,
     precision_at_k,
     prepare,
     ratio,
@@ -167,11 +168,7 @@ class EvaluationResult:
 
 
 def _interval(replicates: np.ndarray, confidence: float) -> tuple[float, float]:
-    finite = replicates[np.isfinite(replicates)]
-    if finite.size == 0:
-        return np.nan, np.nan
-    alpha = (1 - confidence) / 2
-    lo, hi = np.quantile(finite, [alpha, 1 - alpha])
+    lo, hi = percentile_interval(replicates, confidence)
     return float(lo), float(hi)
 
 

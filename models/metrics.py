@@ -110,6 +110,84 @@ def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
 
+def auc_from_counts(
+    pos: np.ndarray,
+    neg: np.ndarray,
+    *,
+    axis: int = 0,
+    segment: np.ndarray | None = None,
+    n_segments: int = 0,
+) -> np.ndarray:
+    """AUC-ROC from weighted positives and negatives per run of equal scores: the chance that a
+    random positive outscores a random negative, ties counting one half. NaN without a positive
+    or without a negative.
+
+    ``pos`` and ``neg`` hold one entry per run, runs in ascending score order along ``axis`` (any
+    further axes are resamples or groups). With ``segment`` (1-D, non-decreasing, one per run along
+    axis 0; runs ascending by score within each segment), one AUC per segment, shape
+    ``(n_segments,)``. The one AUC of harmrank: the backtest's metric, the audit's group AUCs
+    (exact, and from score bins for its resamples) and the proxy audit's AUCs all come from here.
+    """
+    if segment is None:
+        below = np.cumsum(neg, axis=axis) - neg
+        return ratio((pos * (below + 0.5 * neg)).sum(axis=axis), pos.sum(axis=axis) * neg.sum(axis=axis))
+    before = np.cumsum(neg) - neg
+    below = before - before[np.searchsorted(segment, segment)]  # negatives lower in the same segment
+    num = np.bincount(segment, pos * (below + 0.5 * neg), minlength=n_segments)
+    n_pos = np.bincount(segment, pos, minlength=n_segments)
+    return ratio(num, n_pos * np.bincount(segment, neg, minlength=n_segments))
+
+
+def weighted_auc(score: np.ndarray, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """AUC of ``score`` for 0/1 ``y`` under row weights (n, B), shape (B,); ties count one half.
+
+    Column b of ``weights`` says how often each row is in resample b (all ones: the plain AUC).
+    NaN where a resample has no positive or no negative row.
+    """
+    order = np.argsort(score, kind="stable")
+    s = score[order]
+    w = weights[order]
+    pos = w * y[order, None]
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+    if len(starts) < len(s):
+        pos = np.add.reduceat(pos, starts, axis=0)
+        w = np.add.reduceat(w, starts, axis=0)
+    return auc_from_counts(pos, w - pos)
+
+
+def percentile_interval(
+    replicates: np.ndarray, confidence: float, min_defined: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile bootstrap interval over the last axis of ``replicates``.
+
+    The ends are the ``(1 - confidence) / 2`` and ``(1 + confidence) / 2`` quantiles of the finite
+    replicates by numpy's default (linear) rule, equal bit for bit to ``np.quantile`` of them. NaN
+    where no replicate is finite or fewer than ``min_defined`` (a share) of them are. The one
+    interval of harmrank: the backtest's figures and the audit's group figures use it.
+    """
+    reps = np.asarray(replicates, dtype=np.float64)
+    n_boot = reps.shape[-1]
+    finite = np.isfinite(reps)
+    n = finite.sum(axis=-1)
+    srt = np.sort(np.where(finite, reps, np.inf), axis=-1)  # the finite replicates first
+    ends = []
+    for q in ((1 - confidence) / 2, (1 + confidence) / 2):
+        at = np.maximum(n - 1, 0) * q
+        below = np.floor(at).astype(np.int64)
+        above = np.minimum(below + 1, np.maximum(n - 1, 0))
+        if n_boot:
+            a = np.take_along_axis(srt, below[..., None], axis=-1)[..., 0]
+            b = np.take_along_axis(srt, above[..., None], axis=-1)[..., 0]
+        else:
+            a = b = at * np.nan
+        t = at - below
+        with np.errstate(invalid="ignore"):
+            diff = b - a
+            value = np.where(t >= 0.5, b - diff * (1 - t), a + diff * t)  # numpy's _lerp
+        ends.append(np.where((n > 0) & (n >= min_defined * n_boot), value, np.nan))
+    return ends[0], ends[1]
+
+
 def _order(ties: Ties, target: str) -> str:
     return "list" if ties == "list" else f"{ties}_{target}"
 
@@ -132,10 +210,8 @@ def harm_captured_at_k(s: Sample, k: int | None, ties: Ties = "list") -> np.ndar
 
 def auc_roc(s: Sample, k: int | None = None, ties: Ties = "list") -> np.ndarray:
     """Probability that a random person with the outcome outscores one without (ties count half)."""
-    pos, neg, tp, fp = s.score_groups()
-    n_pos, n_neg = tp[-1], fp[-1]
-    beaten = (pos * (n_neg - fp + 0.5 * neg)).sum(axis=0)  # negatives below, ties half
-    return ratio(beaten, n_pos * n_neg)
+    pos, neg, _, _ = s.score_groups()
+    return auc_from_counts(pos[::-1], neg[::-1])  # score groups run from the highest score
 
 
 def average_precision(s: Sample, k: int | None = None, ties: Ties = "list") -> np.ndarray:

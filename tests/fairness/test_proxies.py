@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fairness.proxies import ALL, one_per_person, proxy_audit, stratified_subsample, weighted_auc
+from fairness.proxies import ALL, one_per_person, proxy_audit, stratified_subsample
 from fairness.proxy_settings import LightGBMSmall, ProxySettings
 from features.errors import PipelineError
 
@@ -113,17 +113,6 @@ def test_misaligned_groups_are_refused() -> None:
     X, groups = frame(100)
     with pytest.raises(PipelineError, match="same rows and index"):
         proxy_audit(X, groups.reset_index(drop=True), SMALL, seed=1)
-
-
-def test_weighted_auc_by_hand() -> None:
-    score = np.array([1.0, 2.0, 2.0, 3.0])
-    y = np.array([0, 0, 1, 1])
-    # pairs (pos, neg): (2, 1) win, (2, 2) tie, (3, 1) win, (3, 2) win -> 3.5 / 4
-    weights = np.column_stack([np.ones(4), [2.0, 0.0, 1.0, 1.0], [1.0, 1.0, 0.0, 0.0]])
-    # column 2: negatives {1, 1}; positives {2, 3}: all wins -> 1; column 3: no positive -> NaN
-    out = weighted_auc(score, y, weights)
-    assert out[:2] == pytest.approx([0.875, 1.0])
-    assert np.isnan(out[2])
 
 
 def test_categorical_association_orders_categories_by_share() -> None:
