@@ -35,9 +35,9 @@ sys.path.insert(0, str(ROOT))  # the packages, not the sibling script bench/feat
 
 from fairness.groups import attach_groups  # noqa: E402
 from fairness.label_bias import recording_rates, selection_vs_oracle, true_propensity  # noqa: E402
-from scoring.reports.synthetic_check import render_synthetic_check  # noqa: E402
 from scoring.config import RunConfig, load_config  # noqa: E402
 from scoring.records import load_records  # noqa: E402
+from scoring.reports.synthetic_check import render_synthetic_check  # noqa: E402
 
 OUTPUT = "synthetic_check.html"
 
