@@ -8,7 +8,7 @@ WORLD  ?= data/world
 export OMP_WAIT_POLICY ?= PASSIVE
 export MLFLOW_DISABLE_TELEMETRY ?= true
 
-.PHONY: demo test lint install install-dev world browser clean
+.PHONY: demo test lint typecheck check install install-dev world browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,13 @@ test: $(VENV)/.installed-dev browser
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# mypy with the pydantic plugin over features, models, fairness and scoring (settings in pyproject.toml).
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy
+
+# Everything CI runs: lint, types, tests.
+check: lint typecheck test
 
 clean:
 	rm -rf $(VENV) data runs .pytest_cache

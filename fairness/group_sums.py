@@ -285,7 +285,10 @@ def metrics(sums: np.ndarray, auc: np.ndarray, ks: list[int], has_prob: bool) ->
         ("base_rate", None): ratio(pos, rows),
     }
     size = {"rows": rows[..., 0], "positives": pos[..., 0]}
-    dens = {("auc", None): size["positives"], ("calibration_in_large", None): size["positives"]}
+    dens: dict[tuple[str, int | None], np.ndarray] = {
+        ("auc", None): size["positives"],
+        ("calibration_in_large", None): size["positives"],
+    }
     for j, k in enumerate(ks):
         listed, hits, listed_harm = (sums[:, :, BASE_Q + 3 * j + i] for i in range(3))
         recall = ratio(hits, pos)

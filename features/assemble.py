@@ -107,6 +107,8 @@ def plan_keys(features: Sequence[Feature]) -> KeyPlan:
         if f.aggregation in _SUSPECT_ONLY and f.source != SUSPECT:
             raise ValueError(f"{f.name}: {f.aggregation} is computed from suspect events only")
         if f.aggregation in _ADDITIVE and f.source not in sources:
+            if f.source is None:
+                raise ValueError(f"{f.name}: {f.aggregation} needs a source of events")
             sources.append(f.source)
     keys = {s: i for i, s in enumerate(sources)}
     maxima = any(f.aggregation == "harm_max" for f in features)
@@ -214,6 +216,8 @@ class _Rows:
     _max: np.ndarray | None = None
 
     def window(self, feature: Feature, what: str = "n") -> np.ndarray:
+        if feature.source is None:
+            raise ValueError(f"{feature.name}: {feature.aggregation} needs a source of events")
         return self.windows(self.plan.sources[feature.source], what)[:, WINDOWS.index(feature.window_days)]
 
     def suspect(self, window: int | None, what: str = "n") -> np.ndarray:
@@ -232,9 +236,12 @@ class _Rows:
         return np.where(self.has, (self.last - self.first) / DAYS_PER_YEAR, 0.0)
 
     def trend(self, feature: Feature, what: str) -> np.ndarray:
-        recent = self.suspect(feature.window_days, what)
+        window = feature.window_days
+        if window is None:
+            raise ValueError(f"{feature.name}: a trend needs a finite window")
+        recent = self.suspect(window, what)
         earlier = self.suspect(TREND_BASE_DAYS, what) - recent
-        return recent - earlier * feature.window_days / (TREND_BASE_DAYS - feature.window_days)
+        return recent - earlier * window / (TREND_BASE_DAYS - window)
 
 
 def _since(r: _Rows, f: Feature, day: np.ndarray) -> np.ndarray:

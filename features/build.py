@@ -11,7 +11,7 @@ The protected table is never an argument here: it cannot reach the matrix.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date
 
 import numpy as np
@@ -185,7 +185,7 @@ def _event_table(events: pd.DataFrame) -> pa.Table:
     )
 
 
-def _type_table(types: Sequence[str]) -> pa.Table:
+def _type_table(types: Collection[str]) -> pa.Table:
     return pa.table({"type": np.array(sorted(EVENT_TYPES.index(t) for t in set(types)), dtype=np.int8)})
 
 

@@ -70,7 +70,10 @@ def _window(feature: Feature) -> str:
     if feature.aggregation in ("count", "harm_sum", "harm_max", "distinct_victims", "distinct_subgroups"):
         return window_suffix(feature.window_days)
     if feature.aggregation.startswith("trend"):
-        return f"{feature.window_days}d vs days {feature.window_days + 1}-{TREND_BASE_DAYS}"
+        window = feature.window_days
+        if window is None:
+            raise ValueError(f"{feature.name}: a trend needs a finite window")
+        return f"{window}d vs days {window + 1}-{TREND_BASE_DAYS}"
     return "all"
 
 

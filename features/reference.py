@@ -106,10 +106,12 @@ def _value(f: Feature, p: _Person, births: pd.Series, half_life: int) -> pd.Seri
     if kind == "copas_rate":
         with np.errstate(divide="ignore"):
             return np.log(p.count(SUSPECT, None) / (10 + career)).where(~never, f.impute)
-    if kind == "trend_count":
-        recent, year = p.count(SUSPECT, w), p.count(SUSPECT, TREND_BASE_DAYS)
-        return recent - (year - recent) * w / (TREND_BASE_DAYS - w)
-    if kind == "trend_harm":
+    if kind in ("trend_count", "trend_harm"):
+        if w is None:
+            raise ValueError(f"{f.name}: a trend needs a finite window")
+        if kind == "trend_count":
+            recent, year = p.count(SUSPECT, w), p.count(SUSPECT, TREND_BASE_DAYS)
+            return recent - (year - recent) * w / (TREND_BASE_DAYS - w)
         recent, year = p.harm_q(w), p.harm_q(TREND_BASE_DAYS)
         return (recent - (year - recent) * w / (TREND_BASE_DAYS - w)) / 4
     born = births.reindex(p.cohort)

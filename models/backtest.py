@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from models.baselines import Scorer
-from models.calibrate import CalibrationReport, Calibrator, calibration_report
+from models.calibrate import CalibrationReport, Calibrator, Method, calibration_report
 from models.evaluate import (
     EvaluationResult,
     EvaluationSettings,
@@ -96,7 +96,7 @@ def fit_model(
     *,
     label_col: str = "label",
     harm_col: str = "future_harm",
-    calibration: str = "isotonic",
+    calibration: Method = "isotonic",
     expected_harm: bool = False,
 ) -> FittedModel:
     """Fit a ranker on a split's training rows (early stopping on its validation rows) and a
@@ -131,7 +131,7 @@ def backtest(
     label_col: str = "label",
     harm_col: str = "future_harm",
     v100_col: str | None = None,
-    calibration: str = "isotonic",
+    calibration: Method = "isotonic",
     decimals: int = 6,
     expected_harm: bool = False,
 ) -> BacktestResult:

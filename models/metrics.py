@@ -57,7 +57,7 @@ class Sample:
         self.weights = weights
         self._top: dict[tuple[int, str], np.ndarray] = {}
         self._totals: np.ndarray | None = None
-        self._groups: tuple[np.ndarray, ...] | None = None
+        self._groups: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def totals(self) -> np.ndarray:
         """Rows, outcomes and harm (CCHI days) in each copy, shape (B, 3)."""

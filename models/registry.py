@@ -46,6 +46,7 @@ from models.calibrate import Calibrator
 if TYPE_CHECKING:
     import lightgbm as lgb
     from mlflow import MlflowClient
+    from mlflow.entities import Metric
 
 CANDIDATE, CHAMPION = "candidate", "champion"
 BLOCK_TAG = "release_blocked"  # set (value: the reason) by the equality gate to stop promotion
@@ -193,12 +194,12 @@ def _step(index: int, label: str) -> tuple[int, int]:
     return (date.year - 1970) * 12 + date.month - 1, int(date.timestamp() * 1000)
 
 
-def metric_entities(metrics: pd.DataFrame, now_ms: int) -> list[Any]:
+def metric_entities(metrics: pd.DataFrame, now_ms: int) -> list[Metric]:
     """MLflow ``Metric`` objects for every row of the tidy table (NaN intervals left out)."""
     from mlflow.entities import Metric
 
     steps = {m: _step(i, m) for i, m in enumerate(sorted(set(metrics["month"]) - {"pooled"}))}
-    out = []
+    out: list[Metric] = []
     for row in metrics.itertuples(index=False):
         k = None if pd.isna(row.k) else int(row.k)
         base = metric_key(str(row.model), str(row.metric), k, str(row.ties))
@@ -240,8 +241,11 @@ def calibrator_to_dict(calibrator: Calibrator) -> dict[str, object]:
             "positives": calibrator.band_positives_.tolist(),
         }
     else:
-        state["sigmoid"] = {"slope": float(calibrator.slope_), "intercept": float(calibrator.intercept_)}
-        state["sigmoid"]["covariance"] = calibrator.band_cov_.tolist()
+        state["sigmoid"] = {
+            "slope": float(calibrator.slope_),
+            "intercept": float(calibrator.intercept_),
+            "covariance": calibrator.band_cov_.tolist(),
+        }
     return state
 
 
@@ -319,14 +323,14 @@ def log_run(
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"harmrank {as_of}") as run:
         run_id = run.info.run_id
         client.log_batch(run_id, tags=[RunTag(k, _text(v)) for k, v in run_tags.items()])
-        batch = [Param(k, v) for k, v in all_params.items()]
-        for i in range(0, len(batch), _PARAMS_PER_BATCH):
-            client.log_batch(run_id, params=batch[i : i + _PARAMS_PER_BATCH])
-        batch = metric_entities(metrics, now_ms)
+        param_batch = [Param(k, v) for k, v in all_params.items()]
+        for i in range(0, len(param_batch), _PARAMS_PER_BATCH):
+            client.log_batch(run_id, params=param_batch[i : i + _PARAMS_PER_BATCH])
+        metric_batch = metric_entities(metrics, now_ms)
         extras = sorted((extra_metrics or {}).items())
-        batch += [Metric(_key(k), float(v), now_ms, 0) for k, v in extras if math.isfinite(float(v))]
-        for i in range(0, len(batch), _METRICS_PER_BATCH):
-            client.log_batch(run_id, metrics=batch[i : i + _METRICS_PER_BATCH])
+        metric_batch += [Metric(_key(k), float(v), now_ms, 0) for k, v in extras if math.isfinite(float(v))]
+        for i in range(0, len(metric_batch), _METRICS_PER_BATCH):
+            client.log_batch(run_id, metrics=metric_batch[i : i + _METRICS_PER_BATCH])
         with warnings.catch_warnings():  # mlflow.pyfunc warns about its own type hints on first import
             warnings.filterwarnings("ignore", category=UserWarning, module=r"mlflow\.types\.")
             info = mlflow.lightgbm.log_model(booster, name="model", pip_requirements=_requirements())
@@ -396,6 +400,8 @@ def promote(settings: TrackingSettings, version: int | None = None) -> Promotion
     if number is None or found is None:
         which = f"version {version}" if version is not None else f"{CANDIDATE!r} version"
         return PromotionResult(False, version, [f"registered model {name!r} has no {which}; register one"])
+    if found.run_id is None:
+        raise PipelineError(f"registered model {name!r} version {found.version} has no MLflow run")
     run = client.get_run(found.run_id)
     figures = _headline_figures(client, found.run_id)
     for key in figures.keys() & found.tags.keys():  # the figures recorded at registration win

@@ -171,7 +171,7 @@ def kfold_splits(
     note = KFOLD_NOTE.format(k=settings.n_folds)
     splits = []
     for fold, (rest, test) in enumerate(folds.split(np.zeros(len(y)), y)):
-        parts = {"train": [], "validation": [], "calibration": []}
+        parts: dict[str, list[np.ndarray]] = {"train": [], "validation": [], "calibration": []}
         for label in (0, 1):  # stratified: share out each class separately
             rows = rng.permutation(rest[y[rest] == label])
             n_cal = round(len(rows) * settings.fold_calibration_share)

@@ -14,7 +14,8 @@ Either way ``margin`` is the raw score that a calibrator turns into a probabilit
 from __future__ import annotations
 
 import itertools
-from typing import Literal
+from collections.abc import Callable
+from typing import Any, Literal, cast
 
 import lightgbm as lgb
 import numpy as np
@@ -144,18 +145,29 @@ class LightGBMRanker:
         return params
 
     def _dataset(
-        self, X: pd.DataFrame, y: np.ndarray, harm: np.ndarray | None, as_of: np.ndarray | None, **kw: object
+        self,
+        X: pd.DataFrame,
+        y: np.ndarray,
+        harm: np.ndarray | None,
+        as_of: np.ndarray | None,
+        *,
+        reference: lgb.Dataset | None = None,
+        free_raw_data: bool = True,
     ) -> lgb.Dataset:
         values = _inputs(X)
         if self.settings.objective == "binary":
-            return lgb.Dataset(values, label=y.astype("float64"), **kw)
+            return lgb.Dataset(
+                values, label=y.astype("float64"), reference=reference, free_raw_data=free_raw_data
+            )
         if harm is None or as_of is None:
             raise ValueError("lambdarank needs future harm and as-of dates for every training row")
         groups = query_groups(as_of, self.settings.query_group_size, self.seed)
         order = np.argsort(groups, kind="stable")
         sizes = np.unique(groups[order], return_counts=True)[1]
         label = relevance(harm[order], self.settings.relevance_bands).astype("float64")
-        return lgb.Dataset(values.iloc[order], label=label, group=sizes, **kw)
+        return lgb.Dataset(
+            values.iloc[order], label=label, group=sizes, reference=reference, free_raw_data=free_raw_data
+        )
 
     def fit(
         self,
@@ -180,7 +192,8 @@ class LightGBMRanker:
         """
         self.feature_names_ = list(X.columns)
         train = self._dataset(X, np.asarray(y), _array(harm), _array(as_of), free_raw_data=True)
-        callbacks, valid_sets = [], []
+        callbacks: list[Callable[..., Any]] = []
+        valid_sets: list[lgb.Dataset] = []
         if (
             valid is not None
             and self.settings.early_stopping_rounds > 0
@@ -209,7 +222,8 @@ class LightGBMRanker:
         objective = str(booster.params.get("objective", "binary"))
         if objective not in ("binary", "lambdarank"):
             raise ValueError(f"a harmrank booster has objective binary or lambdarank, not {objective!r}")
-        ranker = cls(ModelSettings(objective=objective), seed)
+        # checked just above; pydantic validates it again
+        ranker = cls(ModelSettings(objective=cast(Literal["binary", "lambdarank"], objective)), seed)
         ranker.booster_ = booster
         ranker.feature_names_ = list(booster.feature_name())
         ranker.best_iteration_ = booster.current_iteration()
@@ -222,7 +236,10 @@ class LightGBMRanker:
 
     def margin(self, X: pd.DataFrame) -> np.ndarray:
         """Raw score (log-odds for ``binary``), shape (n,); what calibrators and SHAP work on."""
-        return self.booster_.predict(self._values(X), raw_score=True, num_iteration=self.best_iteration_)
+        # dense input: predict returns an ndarray, which np.asarray passes through as is
+        return np.asarray(
+            self.booster_.predict(self._values(X), raw_score=True, num_iteration=self.best_iteration_)
+        )
 
     def score(self, X: pd.DataFrame) -> np.ndarray:
         """Uncalibrated probability for ``binary``; the ranking margin for ``lambdarank``."""

@@ -38,6 +38,7 @@ Only the listed people's events are touched: the events table is filtered to the
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Literal, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -74,11 +75,30 @@ _NEEDS = {
     "distinct_victims": "victim",
     "distinct_subgroups": "offence",
 }
-_WHOLE_HISTORY = ("harm_recency", "days_since_last", "days_since_first", "offence_free_months")
-_WHOLE_HISTORY += ("career_years", "copas_rate", "age_at_first")
+_WHOLE_HISTORY: tuple[str, ...] = (
+    "harm_recency",
+    "days_since_last",
+    "days_since_first",
+    "offence_free_months",
+    "career_years",
+    "copas_rate",
+    "age_at_first",
+)
 
 
-def _rule(feature: Feature) -> dict[str, object] | None:
+class _Rule(TypedDict):
+    """Where the events behind one feature are: see :func:`_rule`."""
+
+    feature: str
+    types: tuple[str, ...]
+    category: str | None
+    flag: Literal["domestic", "weapon"] | None
+    window: float
+    pick: str
+    needs: str
+
+
+def _rule(feature: Feature) -> _Rule | None:
     """How to find the events behind ``feature``; ``None`` if no event feeds it."""
     kind = feature.aggregation
     if kind == "age":

@@ -261,7 +261,7 @@ def run_monthly(
             )
     with reporter.stage("Scoring the cohort"):
         ranked = _score(current, fitted, names, config)
-    training = {
+    training: dict[str, object] = {
         "model_source": "champion" if champion else "trained",
         "champion_version": champion[2] if champion else None,
         "rank_by": config.scoring.rank_by,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Protocol
 
@@ -20,7 +20,11 @@ from rich.progress import (
 
 log = logging.getLogger("harmrank")
 
-Advance = Callable[[int], None]
+
+class Advance(Protocol):
+    """Advances a stage's progress by ``n`` steps (one by default)."""
+
+    def __call__(self, n: int = 1) -> None: ...
 
 
 class Reporter(Protocol):

@@ -307,7 +307,8 @@ def truth_offences_frame(
             "recorded_date": _dates(crimes.name_day[:nt], ~named),
             "domestic": crimes.domestic[:nt],
             "victim_id": ids("P", crimes.victim[:nt].astype(np.int64) + 1, w, crimes.victim[:nt] >= 0),
-            "event_id": pd.Series(pd.array(np.where(row >= 0, eid, None), dtype="str")),
+            # np.asarray(None) is the 0-d object array np.where makes of a None fill itself
+            "event_id": pd.Series(pd.array(np.where(row >= 0, eid, np.asarray(None)), dtype="str")),
         }
     )
 

@@ -88,12 +88,14 @@ def validate(
 @contextmanager
 def keep_rejected_rows(where: Path | None) -> Iterator[None]:
     """When a table has too many bad rows, write those found so far to ``where`` before failing."""
+    from features.records.schema import ValidationReport
     from scoring.records import write_quarantine
 
     try:
         yield
     except TooManyBadRows as exc:
-        if where is not None and exc.report is not None:
+        # the validator attaches its ValidationReport, or nothing
+        if where is not None and isinstance(exc.report, ValidationReport):
             write_quarantine(exc.report, where)
             raise TooManyBadRows(f"{exc}\nThe bad rows found are in {where / 'quarantine'}.") from None
         raise

@@ -204,7 +204,9 @@ def other_k_table(figs: Figures, characteristic: str, groups: list[str], ks: lis
 
 
 def _number(row: Any | None, column: str) -> float:
-    value = None if row is None or bool(row.suppressed) else getattr(row, column)
+    if row is None or bool(row.suppressed):
+        return math.nan
+    value = getattr(row, column)
     return float(value) if finite(value) else math.nan
 
 
@@ -221,13 +223,16 @@ def ratio_chart(
         m: {getattr(r, key_col): r for r in rows[rows["metric"] == m].itertuples(index=False)}
         for m in metrics
     }
+
+    def values(m: str, col: str) -> tuple[float, ...]:
+        return tuple(_number(found[m].get(key), col) for key in keys)
+
     series = [
         charts.RatioSeries(
             header(m, kw.get("k")),
-            *(
-                tuple(_number(found[m].get(key), col) for key in keys)
-                for col in ("ratio", "ratio_lo", "ratio_hi")
-            ),
+            values(m, "ratio"),
+            values(m, "ratio_lo"),
+            values(m, "ratio_hi"),
             style=style,
         )
         for style, m in enumerate(metrics)
@@ -289,7 +294,7 @@ def characteristic_section(view: View, characteristic: str, *, compact: bool = F
     elsewhere = elsewhere.assign(g_sort=[order.get(g, len(order)) for g in elsewhere["group"]])
     elsewhere = elsewhere.sort_values(["g_sort", "k_sort", "metric"], kind="stable")
     title = f"{characteristic}: ratios to {ref} at k = {k}"
-    chart_kw = {"limit": limit, "reference": ref, "k": k, "band": view.band}
+    chart_kw: dict[str, Any] = {"limit": limit, "reference": ref, "k": k, "band": view.band}
     chart = ratio_chart(at_k, groups, groups, "group", title, **chart_kw) if len(at_k) else None
     other = [x for x in view.ks if x != k]
     other_k = (

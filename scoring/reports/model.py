@@ -61,7 +61,7 @@ def _cell(figures: dict, key: tuple, metric: str) -> Cell:
     if key not in figures:
         return Cell("–")
     value, lo, hi = figures[key]
-    sub = (span(metric, lo, hi),) if math.isfinite(lo) and math.isfinite(hi) else ()
+    sub: tuple[str, ...] = (span(metric, lo, hi),) if math.isfinite(lo) and math.isfinite(hi) else ()
     worst, best = (figures.get((*key[:4], t)) for t in ("worst", "best"))
     if worst and best:
         sub += (f"tie: {span(metric, worst[0], best[0])}",)
@@ -203,13 +203,17 @@ def calibration_section(result: BacktestResult, models: Models) -> dict[str, obj
     figures = Table(
         headers, rows, "calibrated probability, pooled test months", [m == models.chosen for m in names]
     )
+
+    def column(m: str, c: str) -> tuple[float, ...]:
+        return tuple(float(v) for v in result.calibration[m].reliability[c])
+
     curves = [
         Curve(
             models.label(m),
-            *(
-                tuple(float(v) for v in result.calibration[m].reliability[c])
-                for c in ("mean_predicted", "observed_rate", "lo", "hi")
-            ),
+            column(m, "mean_predicted"),
+            column(m, "observed_rate"),
+            column(m, "lo"),
+            column(m, "hi"),
             style=models.style(m),
         )
         for m in names

@@ -80,7 +80,7 @@ def days(value: object) -> str:
 
 def day(value: object) -> str:
     """A date as ``YYYY-MM-DD``; missing as a dash."""
-    return DASH if missing(value) else pd.Timestamp(value).strftime("%Y-%m-%d")  # type: ignore[arg-type]
+    return DASH if missing(value) else pd.Timestamp(value).strftime("%Y-%m-%d")
 
 
 def text(value: object) -> str:
@@ -268,7 +268,7 @@ def review_rows(reviews: pd.DataFrame | None) -> list[dict[str, str]]:
 
 def policy_features(features: set[str]) -> set[str]:
     """The policy switches (``use_age``, ``use_victimisation``) that the listed people's features need."""
-    out = set()
+    out: set[str] = set()
     for name in features:
         try:
             policy = by_name(name).policy

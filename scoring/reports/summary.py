@@ -87,7 +87,8 @@ class Models:
         candidates = [chosen, *(c for c in fitted if c != chosen)]
         evaluated = {m for m in result.evaluation.table["model"].unique() if not m.endswith("__probability")}
         others = evaluated - set(candidates) - {oracle}
-        baselines = [b for b in baseline_names if b in others] + sorted(others - set(baseline_names))
+        baselines: list[str] = [b for b in baseline_names if b in others]
+        baselines += sorted(others - set(baseline_names))
         oracle = oracle if oracle in evaluated else None
         labels = {c: c for c in candidates} | {b: baseline_names.get(b, b) for b in baselines}
         labels[chosen] = f"{chosen} (chosen)"

@@ -73,7 +73,7 @@ def label_bias_context(label_bias: dict[str, pd.DataFrame] | None, limit: int) -
     out = {name: records(label_bias.get(name), order) for name in ("recording", "selection")}
     for row in out["recording"]:  # n below the suppression limit (or missing): no figures at all
         count = row.get("persons", row.get("n"))
-        row["shown"] = finite(count) and int(count) >= limit
+        row["shown"] = count is not None and finite(count) and int(count) >= limit
         for col in ("recorded_to_true_lo", "recorded_to_true_hi", "relative", "relative_lo", "relative_hi"):
             row.setdefault(col, math.nan)  # tables made without intervals or a reference
         row.setdefault("reference", "")
