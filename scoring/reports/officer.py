@@ -2,10 +2,11 @@
 
 :func:`render_officer_report` writes ``index.html`` (the sortable, filterable list, what changed
 since last month, review progress) and ``people/<person>.html`` (see :mod:`scoring.reports.person`).
-The pages are self-contained: inline CSS, inline SVG and one inline script (sorting, filtering, and
-opening collapsed sections for printing) that the Content-Security-Policy allows by its SHA-256
-hash; nothing else can load or run, so the pages behave the same offline. All text is escaped by
-Jinja2's autoescaping, and the pages hold no timestamp: the same inputs give the same bytes.
+The pages are self-contained: inline CSS (report.css with officer.css), inline SVG and one
+inline script (sorting, filtering, and opening collapsed sections for printing) that the
+Content-Security-Policy allows by its SHA-256 hash; nothing else can load or run, so the pages
+behave the same offline. All text is escaped by Jinja2's autoescaping, and the pages hold no
+timestamp: the same inputs give the same bytes.
 """
 
 from __future__ import annotations
@@ -69,12 +70,11 @@ def not_used(policies: set[str]) -> list[str]:
 
 
 def _assets(env: jinja2.Environment) -> dict[str, object]:
-    """The inline stylesheet and script, and a CSP that allows exactly that script."""
-    css = env.loader.get_source(env, "officer.css")[0]  # type: ignore[union-attr]
+    """The inline script, and a CSP that allows exactly that script."""
     script = env.loader.get_source(env, "officer.js")[0]  # type: ignore[union-attr]
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
     csp = f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-{digest}'"
-    return {"css": Markup(css), "script": Markup(script), "csp": Markup(csp)}
+    return {"script": Markup(script), "csp": Markup(csp)}
 
 
 def _by_person(frame: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
