@@ -9,23 +9,20 @@ live in :mod:`features.records.validate`.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import gzip
-import re
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 from rich.console import Group
 from rich.table import Table
 
 from features.errors import RecordsError
 from features.records.offences import normalise_catalogue
-from features.records.schema import TABLES, Records, ValidationReport, ValidationSettings
+from features.records.schema import TABLES, FileRows, Records, ValidationReport, ValidationSettings
 from features.records.validate import validate
+from scoring.csvfile import read_csv_accounted, read_header
 
 SUFFIXES: tuple[str, ...] = (".csv", ".csv.gz", ".parquet")
 """File endings a table may have (matched case-insensitively)."""
@@ -52,17 +49,11 @@ def _table_files(data_dir: Path) -> tuple[dict[str, list[Path]], list[str]]:
     return files, [p.name + ("/" if p.is_dir() else "") for p in entries]
 
 
-def _header(path: Path) -> list[str]:
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rb") as handle:
-        line = handle.readline().decode("utf-8-sig")
-    return next(csv.reader([line]), [])
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    """Every column as text, empty cells as ``""``; blank lines are skipped."""
+def _read_csv(path: Path) -> tuple[pd.DataFrame, FileRows]:
+    """Every column as text, empty cells as ``""``; blank lines are skipped; every line of the
+    file is accounted for (:mod:`scoring.csvfile`)."""
     try:
-        header = _header(path)
+        header = read_header(path)
     except UnicodeDecodeError as error:
         raise RecordsError(
             f"{path}: the header is not UTF-8 text ({error.reason}). Save the file as UTF-8 "
@@ -80,36 +71,17 @@ def _read_csv(path: Path) -> pd.DataFrame:
                 f"It looks {_SEPARATORS[seps[0]]}-separated: save it with commas as separators."
             )
     try:
-        table = pcsv.read_csv(
-            path,
-            read_options=pcsv.ReadOptions(column_names=header, skip_rows=1),
-            parse_options=pcsv.ParseOptions(newlines_in_values=True),
-            convert_options=pcsv.ConvertOptions(
-                column_types={name: pa.string() for name in header},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
+        table = read_csv_accounted(path, header)
     except _READ_ERRORS as error:
-        text = str(error)
-        if "UTF8" in text or "UTF-8" in text:
-            column = re.search(r"column #(\d+)", text)
-            where = f" (column {header[int(column[1])]!r})" if column and int(column[1]) < len(header) else ""
-            fix = f"Some text{where} is not UTF-8: save the file as UTF-8 (in Excel: CSV UTF-8)."
-        else:
-            fix = (
-                "Check that every row has as many comma-separated fields as the header, and "
-                "that values containing commas or quotes are quoted."
-            )
-        raise RecordsError(f"{path} could not be read as CSV: {text}. {fix}") from None
-    return table.to_pandas()
+        raise RecordsError(f"{path} could not be read as CSV: {error}.") from None
+    return table.frame, FileRows(table.lines, table.unreadable)
 
 
-def _read(path: Path) -> pd.DataFrame:
+def _read(path: Path) -> tuple[pd.DataFrame, FileRows]:
     if path.name.lower().endswith(".parquet"):
         try:
             # Dates arrive as datetime64 rather than Python objects: fast for 30M rows.
-            return pq.read_table(path).to_pandas(date_as_object=False)
+            return pq.read_table(path).to_pandas(date_as_object=False), FileRows()
         except _READ_ERRORS as error:
             raise RecordsError(
                 f"{path} is not a readable Parquet file ({error}). Export it again, or supply "
@@ -118,7 +90,9 @@ def _read(path: Path) -> pd.DataFrame:
     return _read_csv(path)
 
 
-def read_records(data_dir: Path, default_offences: Path) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+def read_records(
+    data_dir: Path, default_offences: Path
+) -> tuple[dict[str, pd.DataFrame], dict[str, str], dict[str, FileRows]]:
     """Read each table's file from a records directory, as raw frames.
 
     Parameters
@@ -135,6 +109,8 @@ def read_records(data_dir: Path, default_offences: Path) -> tuple[dict[str, pd.D
         all text with empty cells as ``""``; Parquet columns keep their types.
     dict of str to str
         The path each table was read from.
+    dict of str to FileRows
+        Where each row starts in its file, and the rows that could not be read as they stand.
 
     Raises
     ------
@@ -175,7 +151,12 @@ def read_records(data_dir: Path, default_offences: Path) -> tuple[dict[str, pd.D
             )
         paths["offences"] = default_offences
     order = [name for name in TABLES if name in paths]
-    return {name: _read(paths[name]) for name in order}, {name: str(paths[name]) for name in order}
+    read = {name: _read(paths[name]) for name in order}
+    return (
+        {name: frame for name, (frame, _) in read.items()},
+        {name: str(paths[name]) for name in order},
+        {name: rows for name, (_, rows) in read.items()},
+    )
 
 
 def load_records(
@@ -205,10 +186,13 @@ def load_records(
         See :func:`read_records` and :func:`features.records.validate.validate`;
         :class:`~features.errors.TooManyBadRows` when a table has too many bad rows.
     """
-    raw, sources = read_records(data_dir, default_offences)
+    raw, sources, files = read_records(data_dir, default_offences)
     notes: list[str] = []
-    raw["offences"] = normalise_catalogue(raw["offences"], sources["offences"], notes)
-    records, report = validate(raw, settings, sources)
+    catalogue = normalise_catalogue(raw["offences"], sources["offences"], notes)
+    if len(catalogue) != len(raw["offences"]):  # built from the CCHI reference table: rows are new
+        files["offences"] = FileRows()
+    raw["offences"] = catalogue
+    records, report = validate(raw, settings, sources, files)
     if notes:
         report = dataclasses.replace(report, warnings=(*notes, *report.warnings))
     return records, report
@@ -217,7 +201,8 @@ def load_records(
 def write_quarantine(report: ValidationReport, run_dir: Path) -> dict[str, Path]:
     """Write ``run_dir/quarantine/<table>.csv`` for each table with quarantined rows.
 
-    Columns: source_row (1-based data row in the file), the row's original values, reason.
+    Columns: source_row (1-based data row in the file), source_line (the line of the file on
+    which the row starts; empty for Parquet), the row's original values, reason.
     UTF-8, ``\\n`` line ends, so equal reports give equal bytes. A stale file of a table
     that now has no quarantined rows is removed.
 

@@ -65,11 +65,23 @@ def contract_markdown() -> str:
         "file is missing, two files hold the same table, a file cannot be read, a required "
         "column is missing, or a table has no rows.",
         "",
+        "Every line of a CSV file is accounted for: it is part of a row (kept or quarantined), a "
+        "blank line, or the run stops naming the file, the line and the cause. A value may span "
+        "lines only when it is quoted as a whole; a quote that opens a value which then swallows "
+        "lines that look like rows (as many commas as a row has), or which never closes, is a "
+        "stray quote: the run stops naming the line where it opens and how many lines it would "
+        "absorb, and nothing is read from that file. Remove the quote, or double it (`\"\"`) inside "
+        "a quoted value.",
+        "",
         "A bad *row* is quarantined: it is left out of the run and written with its "
-        "`source_row` (1-based data row in the file, blank lines not counted) and a `reason` to "
+        "`source_row` (1-based data row in the file, blank lines not counted), its `source_line` "
+        "(the line of the file on which it starts; empty for Parquet) and a `reason` to "
         "`runs/<as_of>/quarantine/<table>.csv`. Nothing is lost: for every table, valid rows "
         "plus quarantined rows equal rows read. A row is quarantined when:",
         "",
+        "- it has more or fewer fields than the header (an unquoted comma, a missing field);",
+        "- a value holds bytes that are not UTF-8 text (the reason names the line, the column and "
+        "the byte; the quarantine shows the value with the byte replaced);",
         "- a required value is missing (offence_code: for " + ", ".join(OFFENCE_REQUIRED_FOR) + " events);",
         "- a date does not parse, is after today, or is before `validation.earliest_date` "
         "(default 1900-01-01);",

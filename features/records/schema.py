@@ -9,9 +9,11 @@ the types of :class:`Records`. Nothing here touches the file system.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -312,6 +314,38 @@ class Records:
     protected: pd.DataFrame | None
 
 
+@dataclass(frozen=True, eq=False)
+class FileRows:
+    """What reading a table's file found about its rows, beside the rows themselves.
+
+    Attributes
+    ----------
+    lines : numpy.ndarray or None
+        The physical line (1-based; the header is line 1) on which each row starts in its file,
+        shape (rows,); ``None`` for a file without lines (Parquet).
+    unreadable : mapping of str to pandas.DataFrame
+        Rows that could not be read as they stand, by reason (a key of :data:`UNREADABLE`):
+        one row per such row of the table, indexed by its position, with the values its
+        reason's text needs. Validation quarantines them with that text.
+    """
+
+    lines: np.ndarray | None = None
+    unreadable: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+
+
+UNREADABLE: dict[str, str] = {
+    "row has the wrong number of fields": (
+        "line {line}: {fields} field(s) where the header has {width}; look for an unquoted comma "
+        "or a missing or extra field"
+    ),
+    "text is not UTF-8": (
+        "line {line}: column {column} holds the byte {byte}, which is not UTF-8 text; save the "
+        "file as UTF-8 (in Excel: CSV UTF-8)"
+    ),
+}
+"""Why a row of a file could not be read as it stands, and the text a quarantined row gets."""
+
+
 @dataclass(frozen=True)
 class TableReport:
     """What validation did to one table.
@@ -352,7 +386,8 @@ class ValidationReport:
         One per table read, in validation order (offences, persons, events, protected).
     quarantine : dict of str to pandas.DataFrame
         Quarantined rows per table (only tables with any): ``source_row`` (1-based data
-        row in the file), the row's original values, then ``reason``.
+        row in the file), ``source_line`` (the line of the file on which the row starts; empty
+        for a Parquet file), the row's original values, then ``reason``.
     warnings : tuple of str
         Things the analyst should know that do not stop a run.
     """

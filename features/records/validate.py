@@ -8,6 +8,7 @@ the rows that are quarantined, to write their reasons.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import Any
 
@@ -32,7 +33,9 @@ from features.records.schema import (
     NOT_RECORDED,
     OFFENCE_REQUIRED_FOR,
     TABLES,
+    UNREADABLE,
     ColumnType,
+    FileRows,
     Need,
     Records,
     Table,
@@ -201,8 +204,15 @@ def _valid_frame(table: Table, parsed: dict[str, Any], keep: np.ndarray) -> pd.D
 class _Run:
     """Validation state across tables: reports so far, quarantines, warnings."""
 
-    def __init__(self, settings: ValidationSettings, sources: dict[str, str], pool: Executor) -> None:
+    def __init__(
+        self,
+        settings: ValidationSettings,
+        sources: dict[str, str],
+        pool: Executor,
+        files: Mapping[str, FileRows] | None = None,
+    ) -> None:
         self.settings, self.sources, self.pool = settings, sources, pool
+        self.files = dict(files or {})
         self._unique: list[tuple[str, pd.Series, Future[np.ndarray]]] = []
         self.reports: dict[str, TableReport] = {}
         self.quarantine: dict[str, pd.DataFrame] = {}
@@ -229,6 +239,7 @@ class _Run:
                 self.warnings.append(f"{source}: no {col} column, so {what}.")
         self._kept = [raw.columns[i] for i in kept]
         rows = Defects(len(frame))
+        _unreadable(rows, self.files.get(name, FileRows()), len(frame), source)
         parsed = _parse(table, frame, rows, self.settings)
         # Finding repeated ids is the costliest hash pass: run it beside the other checks.
         self._unique = [
@@ -251,6 +262,13 @@ class _Run:
             bad_pos, texts = rows.texts(limit=SAMPLE_WHEN_OVER if over else None)
             q = raw.loc[:, self._kept].iloc[bad_pos].reset_index(drop=True)
             q.insert(0, "source_row", bad_pos + 1)
+            lines = self.files.get(name, FileRows()).lines
+            at = (
+                pd.array(lines[bad_pos], dtype="Int64")
+                if lines is not None
+                else pd.array([None] * len(bad_pos), dtype="Int64")
+            )
+            q.insert(1, "source_line", at)
             q["reason"] = pd.Series(texts, dtype="str")
             self.quarantine[name] = q
         if over:
@@ -259,6 +277,22 @@ class _Run:
 
     def report(self) -> ValidationReport:
         return ValidationReport(tuple(self.reports.values()), dict(self.quarantine), tuple(self.warnings))
+
+
+def _unreadable(rows: Defects, file: FileRows, n: int, source: str) -> None:
+    """Flag the rows that reading already found bad, each with its reason's text."""
+    if file.lines is not None and len(file.lines) != n:
+        raise RecordsError(f"{source}: {len(file.lines)} line numbers for {n} rows (a bug in the reader)")
+    for reason, found in file.unreadable.items():
+        pos = found.index.to_numpy(dtype=np.int64)
+        mask = np.zeros(n, dtype=bool)
+        mask[pos] = True
+        values = {}
+        for column in found.columns:
+            full = np.full(n, None, dtype=object)
+            full[pos] = found[column].to_numpy(dtype=object)
+            values[column] = full
+        rows.flag(reason, mask, UNREADABLE[reason], **values)
 
 
 def _too_many(report: TableReport, ceiling: float) -> str:
@@ -372,7 +406,10 @@ def _protected(run: _Run, raw: pd.DataFrame, persons: tuple[pd.DataFrame, pd.Ser
 
 
 def validate(
-    raw: dict[str, pd.DataFrame], settings: ValidationSettings, sources: dict[str, str]
+    raw: dict[str, pd.DataFrame],
+    settings: ValidationSettings,
+    sources: dict[str, str],
+    files: Mapping[str, FileRows] | None = None,
 ) -> tuple[Records, ValidationReport]:
     """Check raw tables against the contract, quarantining the rows that break it.
 
@@ -387,6 +424,9 @@ def validate(
         Ceiling on bad rows, plausible date range.
     sources : dict of str to str
         Where each table came from (a file path), used in messages.
+    files : mapping of str to FileRows, optional
+        Per table, the line on which each row starts in its file and the rows the reader could
+        not read as they stand (quarantined with the reader's detail).
 
     Returns
     -------
@@ -408,7 +448,7 @@ def validate(
         if raw.get(name) is None:
             raise RecordsError(f"No {name} table was given; the records need one.")
     with ThreadPoolExecutor(max_workers=1) as pool:
-        run = _Run(settings, sources, pool)
+        run = _Run(settings, sources, pool, files)
         offences = _offences(run, raw["offences"])
         persons = _persons(run, raw["persons"])
         events = _events(run, raw["events"], persons, offences)

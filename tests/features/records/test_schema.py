@@ -313,8 +313,9 @@ def test_quarantine_keeps_original_values_with_source_row_and_reason() -> None:
     ev.loc[2, "event_type"] = " Arest "
     _, report = check(events=ev)
     q = report.quarantine["events"]
-    assert list(q.columns) == ["source_row", *EVENT_COLUMNS, "reason"]
+    assert list(q.columns) == ["source_row", "source_line", *EVENT_COLUMNS, "reason"]
     assert q.iloc[0]["source_row"] == 3
+    assert q["source_line"].isna().all()  # no file behind these frames: no line numbers
     assert q.iloc[0]["event_type"] == " Arest "  # as in the file
     assert q.iloc[0]["source_ref"] == "CU/7"
     assert report.table("events").reasons == {"event_type: not a valid event type": 1}
