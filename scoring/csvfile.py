@@ -26,7 +26,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 import numpy as np
 import pandas as pd
@@ -84,8 +83,10 @@ class CsvTable:
     lines_in_file: int = 0
 
 
-def _open(path: Path) -> IO[bytes]:
-    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
+def _open(path: Path) -> io.BufferedIOBase:
+    if path.name.lower().endswith(".gz"):
+        return gzip.GzipFile(path, "rb")
+    return open(path, "rb")
 
 
 def _chunks(path: Path) -> Iterator[bytes]:
