@@ -18,6 +18,7 @@ from scoring.evidence import evidence, history
 from scoring.explain import explain, top_reasons
 from scoring.pipeline import RunResult
 from scoring.review import decisions, review_summary
+from scoring.review_log import LogCheck, verify
 
 N_REASONS = 3
 NAN = float("nan")
@@ -37,6 +38,7 @@ class Listing:
     review_summary: dict[str, float]
     reviewed_run: str | None  # the earlier run the review summary is about
     base_value: float
+    log_check: LogCheck  # the review log's integrity when the list was written
 
 
 def build_listing(result: RunResult, config: RunConfig) -> Listing:
@@ -51,6 +53,7 @@ def build_listing(result: RunResult, config: RunConfig) -> Listing:
     previous = lists[lists["as_of"] == lists["as_of"].max()] if len(lists) else None
     listed = list_status(listed, previous, lists if len(lists) else None)
     log = Path(config.scoring.review_log)
+    log_check = verify(log)
     reviewed_run = earlier_runs[0][0].isoformat() if earlier_runs else None
     if previous is not None and reviewed_run is not None:
         summary = review_summary(previous["person_id"], reviewed_run, log)
@@ -68,4 +71,5 @@ def build_listing(result: RunResult, config: RunConfig) -> Listing:
         review_summary=summary,
         reviewed_run=reviewed_run,
         base_value=explained.base_value,
+        log_check=log_check,
     )

@@ -101,8 +101,12 @@ def _release(result: RunResult) -> dict[str, object]:
     return {"status": result.equality.release, "reasons": gate.reasons, "accepted_breaches": gate.accepted}
 
 
-def manifest(result: RunResult, config: RunConfig, data_dir: Path) -> dict[str, object]:
-    """Everything needed to reproduce and audit the run."""
+def manifest(
+    result: RunResult, config: RunConfig, data_dir: Path, log_head: dict[str, object] | None = None
+) -> dict[str, object]:
+    """Everything needed to reproduce and audit the run; ``log_head`` is the review log's head
+    when the list was written (entries, last hash, intact), kept so that a later rewrite of the
+    log shows (``harmrank verify-log``)."""
     return {
         "as_of": result.as_of.date().isoformat(),
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -114,6 +118,7 @@ def manifest(result: RunResult, config: RunConfig, data_dir: Path) -> dict[str, 
         "training": result.training,
         "list_length": min(config.output.k, len(result.ranked)),
         "review_log": str(config.scoring.review_log),
+        "review_log_head": log_head,
         "release": _release(result),
         "packages": package_versions(),
         "python": sys.version.split()[0],
@@ -143,6 +148,7 @@ def write_run(result: RunResult, config: RunConfig, data_dir: Path) -> tuple[Pat
             rank_history=listing.rank_history,
             reviews=listing.reviews,
             review_summary=listing.review_summary,
+            review_log={"ok": listing.log_check.ok, "text": listing.log_check.summary()},
             base_value=listing.base_value,
             notes=result.notes,
         )
@@ -166,7 +172,8 @@ def write_run(result: RunResult, config: RunConfig, data_dir: Path) -> tuple[Pat
             (staging / "model.html").write_text(page, encoding="utf-8")
         if result.equality is not None:
             write_equality(result.equality, result.as_of.date().isoformat(), staging)
-        write_json(manifest(result, config, data_dir), staging / "manifest.json")
+        head = listing.log_check.head_record()
+        write_json(manifest(result, config, data_dir, head), staging / "manifest.json")
     return target, listing
 
 

@@ -6,9 +6,9 @@ reviewer, the decision (action, no-action or needs-info) and the reason. A decis
 reason is refused.
 
 The log is one SQLite file (by default ``<data_dir>/reviews.sqlite``), created readable by its
-owner only. Triggers in the database refuse every UPDATE and DELETE on the ``reviews`` table, so
-a decision can never be changed or removed: a reviewer who changes their mind records a new
-decision, and the latest one for a person and run is the one that counts.
+owner only, append-only and hash-chained (:mod:`scoring.review_log`): a decision can never be
+changed or removed unnoticed. A reviewer who changes their mind records a new decision, and the
+latest one for a person and run is the one that counts.
 
 The review log is never a model input. Nothing in features/, models/ or the monthly job's
 training reads it; it feeds only the officer report (past decisions, share reviewed, override
@@ -18,45 +18,23 @@ rate) and ``harmrank status``.
 from __future__ import annotations
 
 import json
-import os
-import sqlite3
+import unicodedata
 from collections.abc import Iterable
-from contextlib import closing
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
 import pandas as pd
 
-from features.errors import HarmrankError
+from scoring.review_log import FIELDS as FIELD_ORDER
+from scoring.review_log import ReviewError, append, entries, open_log, verify
+
+__all__ = ["DECISIONS", "Decision", "ReviewError", "open_log", "record_decision", "verify"]
 
 REVIEW_COLUMNS = ["review_id", "run", "person_id", "decision", "reason", "reviewer", "recorded_at"]
-SCHEMA_VERSION = 1
-APPEND_ONLY = (
-    "the review log is append-only: a recorded decision cannot be changed or removed; record a new one"
-)
-
-SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS reviews (
-    review_id   INTEGER PRIMARY KEY AUTOINCREMENT,
-    run         TEXT NOT NULL,
-    person_id   TEXT NOT NULL,
-    decision    TEXT NOT NULL CHECK (decision IN ('action', 'no-action', 'needs-info')),
-    reason      TEXT NOT NULL CHECK (length(trim(reason)) > 0),
-    reviewer    TEXT NOT NULL CHECK (length(trim(reviewer)) > 0),
-    recorded_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS reviews_run_person ON reviews (run, person_id);
-CREATE TRIGGER IF NOT EXISTS reviews_no_update BEFORE UPDATE ON reviews
-BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}'); END;
-CREATE TRIGGER IF NOT EXISTS reviews_no_delete BEFORE DELETE ON reviews
-BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}'); END;
-PRAGMA user_version = {SCHEMA_VERSION};
-"""
-
-
-class ReviewError(HarmrankError):
-    """A review cannot be recorded or read: bad run directory, person, decision, reason or log file."""
+_INVISIBLE = {"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"}  # control, format (zero-width, BOM), unassigned
+MIN_ALNUM = 2
+"""Letters or digits a reason or a reviewer's name needs, invisible characters aside."""
 
 
 class Decision(StrEnum):
@@ -68,46 +46,6 @@ class Decision(StrEnum):
 
 
 DECISIONS = tuple(d.value for d in Decision)
-
-
-def open_log(path: Path) -> sqlite3.Connection:
-    """Open the review log at ``path``, creating it (owner-only, mode 0600) and its schema if needed.
-
-    Parameters
-    ----------
-    path : Path
-        The SQLite file. Its parent directory is created (mode 0700) when missing.
-
-    Returns
-    -------
-    sqlite3.Connection
-        An open connection; the caller closes it.
-    """
-    path = Path(path)
-    if path.is_dir():
-        raise ReviewError(
-            f"The review log {path} is a directory; pass the path of a .sqlite file with --log."
-        )
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        os.chmod(path, 0o600)
-    conn = sqlite3.connect(path, timeout=30)
-    try:
-        if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
-            conn.executescript(SCHEMA)
-        if (
-            conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'reviews'").fetchone()
-            is None
-        ):
-            raise sqlite3.DatabaseError("no reviews table")
-    except sqlite3.DatabaseError as exc:
-        conn.close()
-        raise ReviewError(
-            f"{path} is not a harmrank review log ({exc}). Pass the right file with --log; "
-            "never overwrite a review log, it is the record of human review."
-        ) from None
-    return conn
 
 
 def _manifest(run_dir: Path) -> dict[str, object]:
@@ -211,14 +149,16 @@ def record_decision(
     decision : str
         One of ``action``, ``no-action``, ``needs-info`` (a :class:`Decision` is accepted).
     reason, reviewer : str
-        Required, non-blank; stored with surrounding whitespace removed.
+        Required: at least two letters or digits. Stored without control and invisible
+        characters (zero-width space, byte-order mark, ...) and surrounding whitespace.
     now : datetime, optional
         Timezone-aware time of the decision (default: the current time); stored as ISO-8601 UTC.
 
     Raises
     ------
     ReviewError
-        When any of the above does not hold; nothing is written then.
+        When any of the above does not hold, or the log is not a harmrank review log; nothing
+        is written then.
     """
     run, listed = run_name(run_dir), run_list(run_dir)
     value = str(getattr(decision, "value", decision))
@@ -229,21 +169,27 @@ def record_decision(
             f"{person_id!r} is not on the list of run {run} ({run_dir}). Check the person id; "
             f"`harmrank status {run_dir}` lists the people on that run still awaiting review."
         )
-    if not reason or not reason.strip():
-        raise ReviewError(
-            "A decision needs a reason: the Data Protection Act 2018 Part 3 requires meaningful human "
-            'involvement, and the recorded reason is its evidence. Add --reason "..." saying why.'
-        )
-    if not reviewer or not reviewer.strip():
-        raise ReviewError("A decision needs the reviewer's name; add --reviewer NAME.")
-    row = (run, person_id, value, reason.strip(), reviewer.strip(), _recorded_at(now))
-    with closing(open_log(path)) as conn, conn:
-        cursor = conn.execute(
-            "INSERT INTO reviews (run, person_id, decision, reason, reviewer, recorded_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            row,
-        )
-        return int(cursor.lastrowid or 0)
+    reason = _meaningful(
+        reason,
+        "A decision needs a reason: the Data Protection Act 2018 Part 3 requires meaningful human "
+        'involvement, and the recorded reason is its evidence. Add --reason "..." saying why',
+    )
+    reviewer = _meaningful(reviewer, "A decision needs the reviewer's name; add --reviewer NAME")
+    fields = dict(zip(FIELD_ORDER, (run, person_id, value, reason, reviewer, _recorded_at(now)), strict=True))
+    review_id, _ = append(path, fields)
+    return review_id
+
+
+def _meaningful(text: str | None, refusal: str) -> str:
+    """``text`` without control and invisible characters and surrounding space; refused (with
+    ``refusal``) when fewer than :data:`MIN_ALNUM` letters or digits are left."""
+    kept = "".join(
+        ch for ch in str(text or "") if ch in "\n\t" or unicodedata.category(ch) not in _INVISIBLE
+    ).strip()
+    if sum(ch.isalnum() for ch in kept) < MIN_ALNUM:
+        shown = "empty" if not kept else f"only {kept!r}"
+        raise ReviewError(f"{refusal} (it was {shown}, once invisible characters are set aside).")
+    return kept
 
 
 def _empty_reviews() -> pd.DataFrame:
@@ -260,10 +206,7 @@ def decisions(path: Path, person_ids: Iterable[str] | None = None) -> pd.DataFra
         review_id (int64), run, person_id, decision, reason, reviewer, recorded_at (str, ISO-8601 UTC).
         Empty (same columns) when the log does not exist yet; reading never creates it.
     """
-    if not Path(path).exists():
-        return _empty_reviews()
-    with closing(open_log(path)) as conn:
-        rows = conn.execute(f"SELECT {', '.join(REVIEW_COLUMNS)} FROM reviews ORDER BY review_id").fetchall()
+    rows = [r[: len(REVIEW_COLUMNS)] for r in entries(path)]
     frame = pd.DataFrame(rows, columns=REVIEW_COLUMNS) if rows else _empty_reviews()
     frame = frame.astype({c: "str" for c in REVIEW_COLUMNS[1:]} | {"review_id": "int64"})
     if person_ids is not None:

@@ -14,7 +14,8 @@ from scoring.cli.common import err_console
 from scoring.cli.matrix import backtest, splits
 from scoring.cli.monthly import promote, run
 from scoring.cli.records import synth, validate
-from scoring.cli.review import review, status
+from scoring.cli.review import review, status, verify_log
+from scoring.terminal import safe
 
 app = typer.Typer(
     add_completion=False,
@@ -25,6 +26,7 @@ app = typer.Typer(
 )
 for command in (synth, validate, run, promote, splits, backtest, review, status):
     app.command()(command)
+app.command("verify-log")(verify_log)
 
 
 def main() -> None:
@@ -37,7 +39,7 @@ def main() -> None:
     try:
         app()
     except HarmrankError as exc:
-        err_console.print(f"[bold red]harmrank:[/bold red] {exc}", highlight=False)
+        err_console.print(f"[bold red]harmrank:[/bold red] {safe(exc)}", highlight=False)
         sys.exit(2)
 
 

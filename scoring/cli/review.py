@@ -1,13 +1,15 @@
-"""`harmrank review` and `harmrank status` (registered on the app in :mod:`scoring.cli.app`).
+"""`harmrank review`, `harmrank status` and `harmrank verify-log` (registered in :mod:`scoring.cli.app`).
 
-``review`` appends one officer's decision on one listed person to the append-only review log;
-``status`` shows who on a run's list still awaits review, the share reviewed and the override rate.
-User errors raise :class:`scoring.review.ReviewError`, which ``scoring.cli.main`` prints without
-a traceback.
+``review`` appends one officer's decision on one listed person to the append-only, hash-chained
+review log; ``status`` shows who on a run's list still awaits review, the share reviewed, the
+override rate and whether the log is intact; ``verify-log`` checks the whole log and exits 1 when
+any entry was edited, deleted, inserted or moved. User errors raise
+:class:`scoring.review.ReviewError`, which ``scoring.cli.main`` prints without a traceback.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Annotated
@@ -15,7 +17,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from scoring.cli.common import console
+from scoring.cli.common import DEFAULT_CONFIG, console, err_console
 from scoring.review import (
     Decision,
     log_path_for_run,
@@ -25,6 +27,8 @@ from scoring.review import (
     run_name,
     unreviewed,
 )
+from scoring.review_log import LogCheck, check_heads, verify
+from scoring.terminal import neutral, plain, safe
 
 RunDir = Annotated[
     Path, typer.Argument(help="A run directory written by `harmrank run`, e.g. runs/2026-11-01.")
@@ -55,30 +59,62 @@ def review(
     review_id = record_decision(
         path, run_dir=run_dir, person_id=person_id, decision=decision, reason=reason, reviewer=reviewer
     )
-    console.print(
-        f"Recorded review #{review_id}: {person_id} on run {run_name(run_dir)}: "
-        f"[bold]{decision.value}[/bold] by {reviewer.strip()}.",
+    # Stored: say so first, in plain text (no markup), so that nothing printed after it can hide it.
+    print(
+        f"Recorded review #{review_id}: {neutral(person_id)} on run {neutral(run_name(run_dir))}: "
+        f"{decision.value} by {neutral(reviewer.strip())}.",
+        flush=True,
+    )
+    try:
+        console.print(f"Review log: {safe(path)}", highlight=False, soft_wrap=True)
+        _print_check(verify(path))
+    except Exception as exc:  # the decision is stored; a later fault must not suggest otherwise
+        err_console.print(
+            f"The decision is recorded (review #{review_id}), but checking the log failed: {safe(exc)}",
+            highlight=False,
+        )
+        raise typer.Exit(1) from None
+
+
+def _print_check(check: LogCheck, heads: list[str] | None = None) -> bool:
+    """Print the log check (and problems with recorded heads); return whether all is well."""
+    problems = [*check.problems, *(heads or [])]
+    if not problems:
+        console.print(safe(check.summary()), highlight=False, soft_wrap=True)
+        return True
+    err_console.print(
+        f"[bold red]The review log {safe(check.path)} has been tampered with.[/bold red]", highlight=False
+    )
+    for problem in problems:
+        err_console.print(f"  - {safe(problem)}", highlight=False, soft_wrap=True)
+    err_console.print(
+        "Keep the file as it is for investigation; restore the log from a backup and check it again.",
         highlight=False,
     )
-    console.print(f"Review log: {path}", highlight=False, soft_wrap=True)
+    return False
 
 
 def status(run_dir: RunDir, log: LogOption = None) -> None:
-    """List the people on a run's list who have no recorded review, with the share reviewed."""
+    """List the people on a run's list who have no recorded review, with the share reviewed.
+
+    Also checks the review log; exits 1 when it has been tampered with.
+    """
     path = log if log is not None else log_path_for_run(run_dir)
     run = run_name(run_dir)
     pending = unreviewed(run_dir, path)
     summary = review_summary(run_list(run_dir)["person_id"], run, path)
     if len(pending):
-        console.print(f"Awaiting review on run {run}: {len(pending)} of {summary['listed']}", highlight=False)
+        console.print(
+            f"Awaiting review on run {safe(run)}: {len(pending)} of {summary['listed']}", highlight=False
+        )
         table = Table()
         for col in ("rank", "person_id", "probability"):
             table.add_column(col, justify="right")
         for rank, person, probability in pending.itertuples(index=False):
-            table.add_row(str(rank), person, f"{probability:.4f}")
+            table.add_row(str(rank), plain(person), f"{probability:.4f}")
         console.print(table)
     else:
-        console.print(f"Every person on the list of run {run} has a recorded review.")
+        console.print(f"Every person on the list of run {safe(run)} has a recorded review.", highlight=False)
     figures = Table(title="Review", show_header=False)
     figures.add_column(style="bold")
     figures.add_column(justify="right")
@@ -88,4 +124,51 @@ def status(run_dir: RunDir, log: LogOption = None) -> None:
         "override rate (no-action)", f"{_percent(summary['override_rate'])} ({summary['no_action']})"
     )
     console.print(figures)
-    console.print(f"Review log: {path}", highlight=False, soft_wrap=True)
+    console.print(f"Review log: {safe(path)}", highlight=False, soft_wrap=True)
+    if not _print_check(verify(path)):
+        raise typer.Exit(1)
+
+
+def _recorded_heads(runs_dir: Path, log: Path) -> list[tuple[str, dict[str, object]]]:
+    """The review-log heads that earlier runs in ``runs_dir`` recorded for this log."""
+    heads = []
+    target = Path(log).resolve()
+    for manifest in sorted(Path(runs_dir).glob("*/manifest.json")):
+        try:
+            data = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        head = data.get("review_log_head")
+        if (
+            isinstance(head, dict)
+            and data.get("review_log")
+            and Path(str(data["review_log"])).resolve() == target
+        ):
+            heads.append((f"run {manifest.parent.name}", head))
+    return heads
+
+
+def verify_log(
+    log: LogOption = None,
+    config: Annotated[
+        Path, typer.Option(help="Run configuration (YAML): where the review log and the runs are.")
+    ] = DEFAULT_CONFIG,
+) -> None:
+    """Check the review log: no entry edited, deleted, inserted or moved. Exits 1 when it was."""
+    from scoring.config import load_config
+
+    runs_dir: Path | None = None
+    if config.is_file() or log is None:
+        cfg = load_config(config)
+        runs_dir = cfg.runs_dir
+        log = log if log is not None else cfg.scoring.review_log
+    check = verify(log)
+    heads = _recorded_heads(runs_dir, log) if runs_dir is not None else []
+    console.print(
+        f"Review log {safe(log)}: {check.entries:,} entries; last hash {check.head[:16]}…; "
+        f"{len(heads)} head(s) recorded by runs compared",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if not _print_check(check, check_heads(log, heads)):
+        raise typer.Exit(1)

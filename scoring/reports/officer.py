@@ -183,6 +183,7 @@ def render_officer_report(
     review_summary: Mapping[str, float],
     base_value: float,
     notes: list[str],
+    review_log: Mapping[str, object] | None = None,
 ) -> list[Path]:
     """Write the officer report: ``out_dir/index.html`` and ``out_dir/people/<person>.html``.
 
@@ -200,6 +201,10 @@ def render_officer_report(
         model's base value (raw margin).
     notes
         Notes for the reader, shown in order on the index page.
+    review_log
+        The review log's integrity check: ``ok`` (bool) and ``text`` (its one-line summary,
+        :meth:`scoring.review_log.LogCheck.summary`), shown with the review progress; a failed
+        check is shown as a warning.
 
     Returns
     -------
@@ -226,6 +231,7 @@ def render_officer_report(
         counts=counts,
         left=gone,
         review=review_figures(review_summary),
+        review_log=review_log,
         notes=list(notes),
         **common,
     )

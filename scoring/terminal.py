@@ -1,0 +1,43 @@
+"""Text that comes from data or from a user, made safe to print in a terminal.
+
+Rich reads square brackets as markup and a terminal obeys escape sequences, so a person id, a
+reviewer's name, a column header, a path or a reason holding ``[red]``, ``[/]`` or
+``\\x1b]8;;...`` (an OSC-8 link) could crash a command or change what the reader sees. Everything
+that comes from data or from a user is printed through :func:`safe` (inside a string printed with
+markup) or :func:`plain` (a table cell, never read as markup). Control and invisible formatting
+characters are shown as escapes (``\\x1b``, ``\\u200b``), so that they are seen, not obeyed.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from rich.markup import escape
+from rich.text import Text
+
+_SHOWN_AS_ESCAPES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+
+
+def neutral(value: object) -> str:
+    """``value`` as text, each control or invisible formatting character written as its escape
+    (line breaks and tabs kept)."""
+    out = []
+    for ch in str(value):
+        if ch not in "\n\t" and unicodedata.category(ch) in _SHOWN_AS_ESCAPES:
+            code = ord(ch)
+            out.append(
+                f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+            )
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def safe(value: object) -> str:
+    """``value`` for a string printed with rich markup: escapes neutralised, brackets escaped."""
+    return escape(neutral(value))
+
+
+def plain(value: object) -> Text:
+    """``value`` as a rich ``Text`` (never read as markup), escapes neutralised."""
+    return Text(neutral(value))
