@@ -19,9 +19,40 @@ from typing import Any
 
 import pandas as pd
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+"""First characters that make a spreadsheet read a cell as a formula (OWASP's list: = + - @, tab
+and carriage return, and their full-width forms, which some spreadsheets also accept)."""
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every text cell that a spreadsheet would run as a formula made inert.
+
+    OWASP's guidance on CSV injection: a cell that starts with one of :data:`FORMULA_STARTS` gets
+    a leading single quote (``=1+2`` is written ``'=1+2``), which spreadsheets show as text; the
+    writer quotes any cell that holds a comma, quote or line break. Only text columns change:
+    numbers, dates and booleans are written as they are (a negative number stays a number).
+    Parquet files keep the raw values.
+    """
+    out = frame.copy()
+    for col in out.columns:
+        values = out[col]
+        if pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values):
+            text = values.astype("str")
+            risky = values.notna() & text.str.startswith(FORMULA_STARTS)
+            if risky.any():
+                out[col] = values.where(~risky, "'" + text)
+    return out
+
+
+def write_csv(frame: pd.DataFrame, path: Path, **options: object) -> Path:
+    """Write ``frame`` as UTF-8 CSV with ``\\n`` line ends, safe to open in a spreadsheet."""
+    spreadsheet_safe(frame).to_csv(path, index=False, lineterminator="\n", encoding="utf-8", **options)
+    return path
+
 
 def write_table(frame: pd.DataFrame, path: Path) -> Path:
-    """Write ``frame`` as CSV (dates as YYYY-MM-DD) or Parquet, chosen by the suffix of ``path``."""
+    """Write ``frame`` as CSV (dates as YYYY-MM-DD, formulas made inert) or Parquet (values as
+    they are), chosen by the suffix of ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".parquet":
         frame.to_parquet(path, index=False)
@@ -30,7 +61,7 @@ def write_table(frame: pd.DataFrame, path: Path) -> Path:
         for col in out.columns:
             if pd.api.types.is_datetime64_any_dtype(out[col]):
                 out[col] = out[col].dt.strftime("%Y-%m-%d")
-        out.to_csv(path, index=False, lineterminator="\n")
+        write_csv(out, path)
     return path
 
 

@@ -13,7 +13,7 @@ from models.importance import shap_importance
 from scoring.backtesting import metrics_document
 from scoring.config import RunConfig
 from scoring.equality import write_equality
-from scoring.io import atomic_directory, sha256, write_json, write_table
+from scoring.io import atomic_directory, sha256, write_csv, write_json, write_table
 from scoring.listing import Listing, build_listing
 from scoring.pipeline import RunResult
 from scoring.records import write_quarantine
@@ -133,7 +133,7 @@ def write_run(result: RunResult, config: RunConfig, data_dir: Path) -> tuple[Pat
     top = listing.listed[PUBLISHED_COLUMNS]
     decimals = config.output.score_decimals
     with atomic_directory(target) as staging:
-        top.to_csv(staging / "top100.csv", index=False, float_format=f"%.{decimals}f", lineterminator="\n")
+        write_csv(top, staging / "top100.csv", float_format=f"%.{decimals}f")
         write_table(top.reset_index(drop=True), staging / "top100.parquet")
         write_table(listing.reasons, staging / "reasons.parquet")
         write_table(listing.evidence, staging / "evidence.parquet")

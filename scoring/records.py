@@ -23,6 +23,8 @@ from features.records.offences import normalise_catalogue
 from features.records.schema import TABLES, FileRows, Records, ValidationReport, ValidationSettings
 from features.records.validate import validate
 from scoring.csvfile import read_csv_accounted, read_header
+from scoring.io import write_csv
+from scoring.terminal import plain, safe
 
 SUFFIXES: tuple[str, ...] = (".csv", ".csv.gz", ".parquet")
 """File endings a table may have (matched case-insensitively)."""
@@ -203,7 +205,8 @@ def write_quarantine(report: ValidationReport, run_dir: Path) -> dict[str, Path]
 
     Columns: source_row (1-based data row in the file), source_line (the line of the file on
     which the row starts; empty for Parquet), the row's original values, reason.
-    UTF-8, ``\\n`` line ends, so equal reports give equal bytes. A stale file of a table
+    UTF-8, ``\\n`` line ends, so equal reports give equal bytes; a text cell that a spreadsheet
+    would run as a formula is made inert (:func:`scoring.io.spreadsheet_safe`). A stale file of a table
     that now has no quarantined rows is removed.
 
     Returns
@@ -220,7 +223,7 @@ def write_quarantine(report: ValidationReport, run_dir: Path) -> dict[str, Path]
             path.unlink(missing_ok=True)
             continue
         folder.mkdir(parents=True, exist_ok=True)
-        frame.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
+        write_csv(frame, path)
         written[name] = path
     return written
 
@@ -251,16 +254,16 @@ def validation_table(report: ValidationReport, reasons_shown: int = 8) -> Group:
     for t in report.tables:
         counts.add_row(
             t.table,
-            Path(t.source).name,
+            plain(Path(t.source).name),
             f"{t.rows_read:,}",
             f"{t.rows_valid:,}",
             f"{t.rows_quarantined:,}" + (f" ({t.bad_share:.2%})" if t.rows_quarantined else ""),
         )
         for reason, n in list(t.reasons.items())[:reasons_shown]:
-            reasons.add_row(t.table, f"{n:,}", reason)
+            reasons.add_row(t.table, f"{n:,}", plain(reason))
         if len(t.reasons) > reasons_shown:
             reasons.add_row(t.table, "", f"... {len(t.reasons) - reasons_shown} more reasons")
     if report.warnings:
-        counts.caption = "\n".join(f"warning: {w}" for w in report.warnings)
+        counts.caption = "\n".join(f"warning: {safe(w)}" for w in report.warnings)
         counts.caption_justify = "left"
     return Group(counts, reasons) if reasons.row_count else Group(counts)

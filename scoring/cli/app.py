@@ -39,7 +39,7 @@ def main() -> None:
     try:
         app()
     except HarmrankError as exc:
-        err_console.print(f"[bold red]harmrank:[/bold red] {safe(exc)}", highlight=False)
+        err_console.print(f"[bold red]harmrank:[/bold red] {safe(exc)}", highlight=False, soft_wrap=True)
         sys.exit(2)
 
 

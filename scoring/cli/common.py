@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from scoring.terminal import plain
+
 console = Console(stderr=False)
 err_console = Console(stderr=True)
 
@@ -27,10 +29,11 @@ def parse_date(value: str, option: str) -> date:
 
 
 def facts_table(title: str, rows: list[tuple[str, str]]) -> Table:
-    """A two-column table of names and right-aligned values."""
+    """A two-column table of names and right-aligned values (shown as they are, never as markup);
+    ``title`` may hold markup, so data in it goes through :func:`scoring.terminal.safe`."""
     table = Table(title=title, show_header=False)
     table.add_column(style="bold")
     table.add_column(justify="right")
     for name, value in rows:
-        table.add_row(name, value)
+        table.add_row(plain(name), plain(value))
     return table

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from features.errors import PipelineError
 from scoring.cli.common import DEFAULT_CONFIG, console, parse_date
+from scoring.terminal import plain, safe
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -43,9 +44,9 @@ def splits(
         title = f"Backtest: {len(backtest_splits)} test months"
         console.print(_frame_table(split_table(backtest_splits), title))
         months = ", ".join(s.test.date().isoformat() for s in backtest_splits)
-        console.print(f"Test months: {months}")
+        console.print(f"Test months: {months}", highlight=False)
     else:
-        console.print(f"[yellow]No backtest:[/yellow] {skipped}")
+        console.print(f"[yellow]No backtest:[/yellow] {safe(skipped)}", highlight=False)
     if production is not None:
         console.print(_frame_table(split_table([production]), f"This run's model (scores {day})"))
     console.print(
@@ -60,9 +61,9 @@ def _frame_table(frame: pd.DataFrame, title: str) -> Table:
     frame = frame.rename(columns=lambda c: str(c).replace("_from", " from").replace("_to", " to"))
     table = Table(title=title)
     for col in frame.columns:
-        table.add_column(str(col), justify="right")
+        table.add_column(plain(col), justify="right")
     for row in frame.itertuples(index=False):
-        table.add_row(*["" if v is None or v != v else str(v) for v in row])
+        table.add_row(*[plain("" if v is None or v != v else v) for v in row])
     return table
 
 
@@ -98,7 +99,7 @@ def backtest(
     from scoring.config import load_config
 
     cfg = load_config(config)
-    with console.status(f"Backtesting {matrix}"):
+    with console.status(f"Backtesting {safe(matrix)}"):
         result, document = backtest_matrix(
             matrix,
             label,
@@ -110,7 +111,7 @@ def backtest(
             ignore=_columns(ignore),
         )
     for note in document["notes"]:
-        console.print(f"[yellow]note:[/yellow] {note}")
+        console.print(f"[yellow]note:[/yellow] {safe(note)}", highlight=False)
     table = Table(title=f"Pooled over {len(result.splits)} test split(s), 95% intervals")
     table.add_column("model")
     for metric in HEADLINE:
@@ -120,11 +121,14 @@ def backtest(
         for metric in HEADLINE:
             f = figures.get(metric)
             cells.append("-" if not f or f["value"] is None else _interval_text(f))
-        table.add_row(model, *cells)
+        table.add_row(plain(model), *cells)
     console.print(table)
     chosen = document["selection"]
-    console.print(f"Chosen: [bold]{chosen['chosen']}[/bold] (mean regret {chosen['mean_regret']:.4f})")
-    console.print(f"Metrics: {out / 'metrics.json'}")
+    console.print(
+        f"Chosen: [bold]{safe(chosen['chosen'])}[/bold] (mean regret {chosen['mean_regret']:.4f})",
+        highlight=False,
+    )
+    console.print(f"Metrics: {safe(out / 'metrics.json')}", highlight=False)
 
 
 def _interval_text(figure: dict[str, float | None]) -> str:

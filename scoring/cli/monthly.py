@@ -11,6 +11,7 @@ from rich.table import Table
 
 from scoring.cli.common import DEFAULT_CONFIG, console, facts_table, parse_date
 from scoring.cli.records import keep_rejected_rows
+from scoring.terminal import plain, safe
 
 if TYPE_CHECKING:  # the heavy modules load inside the commands that need them
     import pandas as pd
@@ -54,13 +55,17 @@ def run(
     console.print(facts_table("Run summary", rows))
     console.print(f"[bold]{ADVISORY}[/bold]")
     console.print(
-        f"List: {run_dir / 'top100.csv'}\nManifest: {run_dir / 'manifest.json'}\n"
-        f"Model report: {run_dir / 'model.html'}\n"
-        f"Officer report: [bold]{run_dir / 'report' / 'index.html'}[/bold]"
+        f"List: {safe(run_dir / 'top100.csv')}\nManifest: {safe(run_dir / 'manifest.json')}\n"
+        f"Model report: {safe(run_dir / 'model.html')}\n"
+        f"Officer report: [bold]{safe(run_dir / 'report' / 'index.html')}[/bold]",
+        highlight=False,
     )
     if result.equality is not None:
         release = result.equality.release
-        console.print(f"Equality report: [bold]{run_dir / 'equality.html'}[/bold] ({release})")
+        console.print(
+            f"Equality report: [bold]{safe(run_dir / 'equality.html')}[/bold] ({safe(release)})",
+            highlight=False,
+        )
     if tracked is not None:
         registered = f", registered as version {tracked.version} (alias candidate)" if tracked.version else ""
         console.print(f"MLflow run {tracked.run_id}{registered}; `harmrank promote` checks it against V100.")
@@ -74,11 +79,11 @@ def _top_table(top: pd.DataFrame) -> Table:
         status = row.status if row.status != "stayed" else f"stayed ({row.rank_change:+d})"
         table.add_row(
             str(row.rank),
-            str(row.person_id),
+            plain(row.person_id),
             f"{row.probability:.3f} ({row.probability_lo:.2f}-{row.probability_hi:.2f})",
             f"{row.v100_score:,.0f}",
-            status,
-            str(row.reason_1),
+            plain(status),
+            plain(row.reason_1),
         )
     return table
 
@@ -119,8 +124,8 @@ def promote(
     verdict = "promoted to champion" if outcome.promoted else "refused"
     console.print(f"[bold {colour}]Version {outcome.version}: {verdict}[/bold {colour}]")
     for reason in outcome.reasons:
-        console.print(f"  - {reason}")
-    console.print(f"Rule: {outcome.rule}")
+        console.print(f"  - {safe(reason)}", highlight=False)
+    console.print(f"Rule: {safe(outcome.rule)}", highlight=False)
     if any(reason.startswith("release blocked") for reason in outcome.reasons):
         console.print(
             "The equality gate blocked this run. Fix the model, or have an equality reviewer record an "

@@ -12,6 +12,7 @@ import typer
 
 from features.errors import TooManyBadRows
 from scoring.cli.common import DEFAULT_CONFIG, DEFAULT_SYNTH_CONFIG, console, facts_table
+from scoring.terminal import safe
 
 
 def synth(
@@ -48,7 +49,7 @@ def synth(
     start = time.perf_counter()
     with console.status(f"Generating {settings.persons:,} persons over {settings.years} years"):
         world = generate_world(settings, pd.read_csv(offences))
-    with console.status(f"Writing to {out}"):
+    with console.status(f"Writing to {safe(out)}"):
         for name, frame in world.records.items():
             write_table(frame, out / f"{name}.{fmt}")
         for name, frame in world.truth.items():
@@ -62,7 +63,7 @@ def synth(
         (name, f"{value:.3f}" if isinstance(value, float) else str(value)) for name, value in figures.items()
     ]
     rows.append(("seconds", f"{time.perf_counter() - start:.1f}"))
-    console.print(facts_table(f"Synthetic world written to {out}", rows))
+    console.print(facts_table(f"Synthetic world written to {safe(out)}", rows))
 
 
 def validate(
@@ -77,12 +78,14 @@ def validate(
     from scoring.records import load_records, validation_table, write_quarantine
 
     cfg = load_config(config)
-    with console.status(f"Validating {data}"), keep_rejected_rows(quarantine):
+    with console.status(f"Validating {safe(data)}"), keep_rejected_rows(quarantine):
         _, report = load_records(data, cfg.validation, cfg.offences)
     console.print(validation_table(report))
     if quarantine is not None:
         written = write_quarantine(report, quarantine)
-        console.print(f"Quarantined rows: {len(written)} file(s) in {quarantine / 'quarantine'}")
+        console.print(
+            f"Quarantined rows: {len(written)} file(s) in {safe(quarantine / 'quarantine')}", highlight=False
+        )
 
 
 @contextmanager

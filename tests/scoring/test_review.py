@@ -83,7 +83,13 @@ def test_appends_and_reads_back(run_dir: Path, log: Path) -> None:
 def test_recorded_at_is_utc(run_dir: Path, log: Path) -> None:
     local = datetime(2026, 11, 3, 10, 15, tzinfo=timezone(timedelta(hours=1)))
     record_decision(
-        log, run_dir=run_dir, person_id="P1", decision="action", reason="Checked the records", reviewer="PC 9", now=local
+        log,
+        run_dir=run_dir,
+        person_id="P1",
+        decision="action",
+        reason="Checked the records",
+        reviewer="PC 9",
+        now=local,
     )
     assert decisions(log)["recorded_at"].tolist() == ["2026-11-03T09:15:00+00:00"]
 

@@ -88,7 +88,17 @@ def test_status_lists_exactly_the_unreviewed(tmp_path: Path) -> None:
 
 def test_status_when_everybody_is_reviewed(tmp_path: Path) -> None:
     run_dir = make_run(tmp_path, "2026-11-01", ["P1"])
-    invoke("review", run_dir, "P1", "--decision", "action", "--reason", "Checked the records", "--reviewer", "PC 7")
+    invoke(
+        "review",
+        run_dir,
+        "P1",
+        "--decision",
+        "action",
+        "--reason",
+        "Checked the records",
+        "--reviewer",
+        "PC 7",
+    )
     result = invoke("status", run_dir)
     assert result.exit_code == 0, result.output
     assert "Every person on the list of run 2026-11-01 has a recorded review." in result.output
