@@ -8,7 +8,9 @@ Age band
     Completed years of age at the row's as-of date, from ``birth_date`` (a person with only a
     ``birth_year`` is taken to be born on 1 July of that year), cut at
     :attr:`FairnessSettings.age_bands`. An unknown birth date is ``"not recorded"``. A protected
-    table that already holds an ``age_band`` column is used as given.
+    table's own ``age_band`` column is used only when there are no birth dates: bands from birth
+    dates follow each person's age at every as-of date, a fixed column cannot (the records
+    validation warns which is used).
 Intersections
     A column named ``"sex x ethnicity"`` with values like ``"Male | Black"``; a combination with
     a ``"not recorded"`` part is its own group (``"Male | not recorded"``).
@@ -157,7 +159,7 @@ def attach_groups(
     at = pd.Index(protected["person_id"].astype("str")).get_indexer(rows["person_id"].astype("str"))
     out = pd.DataFrame(index=rows.index)
     for name in characteristics:
-        if name == AGE_BAND and AGE_BAND not in protected.columns:
+        if name == AGE_BAND and birth is not None:
             assert birth is not None
             births = _birth_dates(birth)
             born = births.to_numpy()[births.index.get_indexer(rows["person_id"].astype("str"))]

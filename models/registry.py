@@ -112,6 +112,7 @@ class PromotionResult:
     reasons: list[str]
     figures: dict[str, float | str] = field(default_factory=dict)
     rule: str = PROMOTION_RULE
+    subject: str = ""  # what was (or would have been) promoted: version, the run's as-of date, run id
 
 
 def metric_key(model: str, metric: str, k: int | None = None, ties: str = "list") -> str:
@@ -403,6 +404,11 @@ def promote(settings: TrackingSettings, version: int | None = None) -> Promotion
     if found.run_id is None:
         raise PipelineError(f"registered model {name!r} version {found.version} has no MLflow run")
     run = client.get_run(found.run_id)
+    as_of = run.data.tags.get("harmrank.as_of", "an unknown date")
+    subject = f"version {number}, trained by the run for {as_of} (MLflow run {found.run_id})"
+    unfinished = _unfinished(client, run, explicit=version is not None)
+    if unfinished:
+        return PromotionResult(False, int(number), unfinished, subject=subject)
     figures = _headline_figures(client, found.run_id)
     for key in figures.keys() & found.tags.keys():  # the figures recorded at registration win
         figures[key] = found.tags[key] if key == "model" else float(found.tags[key])
@@ -421,10 +427,37 @@ def promote(settings: TrackingSettings, version: int | None = None) -> Promotion
     if blocked is not None:
         failed.append(f"release blocked: {blocked or 'no reason recorded'}")
     if failed:
-        return PromotionResult(False, int(number), failed, figures)
+        return PromotionResult(False, int(number), failed, figures, subject=subject)
     client.set_registered_model_alias(name, CHAMPION, number)
     client.set_model_version_tag(name, number, "promoted_at", datetime.now(UTC).isoformat())
-    return PromotionResult(True, int(number), passed, figures)
+    return PromotionResult(True, int(number), passed, figures, subject=subject)
+
+
+def _unfinished(client: MlflowClient, run: Any, explicit: bool) -> list[str]:
+    """Why the version's run cannot be promoted yet: it did not finish, or (unless the version was
+    named) a later run of the experiment did not finish, so the candidate did not score the latest list."""
+    status = run.info.status
+    if status != "FINISHED":
+        return [
+            f"its MLflow run {run.info.run_id} did not finish (status {status}): the run was interrupted "
+            "while logging; run `harmrank run` for that date again"
+        ]
+    if explicit:
+        return []
+    later = client.search_runs(
+        [run.info.experiment_id],
+        filter_string=f"attributes.start_time > {int(run.info.start_time)}",
+        order_by=["attributes.start_time DESC"],
+    )
+    broken = [r for r in later if r.info.status != "FINISHED"]
+    if not broken:
+        return []
+    newest = broken[0]
+    return [
+        f"a later run, for {newest.data.tags.get('harmrank.as_of', 'an unknown date')} (MLflow run "
+        f"{newest.info.run_id}), did not finish (status {newest.info.status}): the candidate did not "
+        "score the latest list. Run that date again, or name the version to promote with --version"
+    ]
 
 
 def load_champion(settings: TrackingSettings) -> tuple[lgb.Booster, Calibrator, int] | None:

@@ -22,7 +22,7 @@ from models.matrix import PreparedMatrix, prepare_matrix
 from models.splits import Split, kfold_splits, split_table, temporal_splits
 from scoring.config import RunConfig
 from scoring.equality import matrix_equality, write_equality
-from scoring.io import write_json, write_table
+from scoring.io import private_dir, write_json, write_table, write_text
 from scoring.reports.model import render_model_report
 
 
@@ -157,7 +157,7 @@ def backtest_matrix(
         decimals=config.output.score_decimals,
     )
     document = metrics_document(result, prepared.notes, str(path))
-    out.mkdir(parents=True, exist_ok=True)
+    private_dir(out)
     write_json(document, out / "metrics.json")
     write_table(result.predictions, out / "predictions.parquet")
     as_of = pd.Timestamp(frame["as_of"].max()).date().isoformat()
@@ -169,7 +169,7 @@ def backtest_matrix(
         notes=prepared.notes,
         baseline_names={name: name.removeprefix("baseline:") for name in scorers},
     )
-    (out / "model.html").write_text(page, encoding="utf-8")
+    write_text(page, out / "model.html")
     if prepared.protected:
         equality = matrix_equality(result, frame, prepared.protected, prepared.harm_col, config)
         write_equality(equality, as_of, out)

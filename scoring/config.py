@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from fairness.proxy_settings import MitigationSettings, ProxySettings
 from fairness.settings import FairnessSettings
@@ -85,6 +85,15 @@ class RunConfig(BaseModel):
     proxies: ProxySettings = ProxySettings()
     mitigation: MitigationSettings = MitigationSettings()
 
+    @model_validator(mode="after")
+    def _list_length_is_evaluated(self) -> RunConfig:
+        """The backtest reports every figure at the published list length too (any output.k)."""
+        ks = self.backtest.evaluation.ks
+        if self.output.k not in ks:
+            evaluation = self.backtest.evaluation.model_copy(update={"ks": sorted({*ks, self.output.k})})
+            self.backtest = self.backtest.model_copy(update={"evaluation": evaluation})
+        return self
+
 
 def _valid_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     """Field names of the (nested) section of ``model`` at ``loc``."""
@@ -107,6 +116,26 @@ def _describe(error: ErrorDetails, model: type[BaseModel], path: Path) -> str:
     return f"bad value for '{key}' in {path}: {error['msg']} (got {error.get('input')!r})"
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key that appears twice in one mapping (YAML keeps the last
+    silently, so a setting written twice would be half-ignored)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"the key {key!r} appears twice (lines {seen[key]} and {key_node.start_mark.line + 1}); "
+                    "keep one",
+                    key_node.start_mark,
+                )
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_model(path: Path, model: type[M]) -> M:
     """Read a YAML file into ``model``; every problem becomes a :class:`ConfigError`."""
     path = Path(path)
@@ -115,7 +144,7 @@ def load_model(path: Path, model: type[M]) -> M:
             f"config file {path} does not exist; pass an existing YAML file, e.g. configs/default.yaml"
         )
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
     if not isinstance(data, dict):

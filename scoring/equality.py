@@ -23,7 +23,7 @@ from features.errors import PipelineError
 from features.records.schema import Records
 from models.backtest import PROBABILITY, BacktestResult
 from scoring.config import RunConfig
-from scoring.io import write_json
+from scoring.io import write_json, write_text
 from scoring.reports.equality import render_equality_report
 
 log = logging.getLogger("harmrank")
@@ -53,8 +53,12 @@ class Equality:
 
 
 def _birth(records: Records) -> pd.DataFrame | None:
+    """Birth dates for the age bands; None when no person has one (a protected table's own
+    age_band column is then used)."""
     cols = [c for c in ("birth_date", "birth_year") if c in records.persons.columns]
-    return records.persons[["person_id", *cols]] if cols else None
+    if not cols or not records.persons[cols].notna().to_numpy().any():
+        return None
+    return records.persons[["person_id", *cols]]
 
 
 def policy(config: RunConfig) -> dict[str, bool]:
@@ -171,7 +175,7 @@ def write_equality(equality: Equality, as_of: str, directory: Path) -> None:
         policy=equality.policy,
         notes=equality.notes,
     )
-    (directory / "equality.html").write_text(page, encoding="utf-8")
+    write_text(page, directory / "equality.html")
 
 
 def matrix_equality(

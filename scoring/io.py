@@ -14,10 +14,13 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pandas as pd
+
+from features.errors import PipelineError
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 """First characters that make a spreadsheet read a cell as a formula (OWASP's list: = + - @, tab
@@ -44,18 +47,28 @@ def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (and its parents) if needed and make it owner-only (0700)."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path, 0o700)
+    return path
+
+
 def write_csv(frame: pd.DataFrame, path: Path, **options: object) -> Path:
-    """Write ``frame`` as UTF-8 CSV with ``\\n`` line ends, safe to open in a spreadsheet."""
+    """Write ``frame`` as UTF-8 CSV with ``\\n`` line ends, safe to open in a spreadsheet; owner-only."""
     spreadsheet_safe(frame).to_csv(path, index=False, lineterminator="\n", encoding="utf-8", **options)
+    os.chmod(path, 0o600)
     return path
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> Path:
     """Write ``frame`` as CSV (dates as YYYY-MM-DD, formulas made inert) or Parquet (values as
     they are), chosen by the suffix of ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     if path.suffix == ".parquet":
         frame.to_parquet(path, index=False)
+        os.chmod(path, 0o600)
     else:
         out = frame.copy()
         for col in out.columns:
@@ -65,9 +78,17 @@ def write_table(frame: pd.DataFrame, path: Path) -> Path:
     return path
 
 
+def write_text(text: str, path: Path) -> Path:
+    """Write ``text`` (UTF-8) to ``path``; owner-only."""
+    path.write_text(text, encoding="utf-8")
+    os.chmod(path, 0o600)
+    return path
+
+
 def write_json(data: Any, path: Path) -> Path:
-    """Write ``data`` as stable, indented JSON."""
+    """Write ``data`` as stable, indented JSON; owner-only."""
     path.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+    os.chmod(path, 0o600)
     return path
 
 
@@ -80,13 +101,93 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _owner_only(root: Path) -> None:
+def owner_only(root: Path) -> None:
+    """Make ``root`` (a file, or a folder and everything in it) readable by its owner only."""
+    if not root.is_dir():
+        os.chmod(root, 0o600)
+        return
     os.chmod(root, 0o700)
     for dirpath, dirnames, filenames in os.walk(root):
         for name in dirnames:
             os.chmod(Path(dirpath) / name, 0o700)
         for name in filenames:
             os.chmod(Path(dirpath) / name, 0o600)
+
+
+STAGING = (".partial-", ".old-")
+"""Name parts of the folders :func:`atomic_directory` stages in, beside ``.<name>``."""
+
+
+class RunLocked(PipelineError):
+    """Another harmrank process is writing the same run."""
+
+
+@contextmanager
+def run_lock(runs_dir: Path, name: str) -> Iterator[list[str]]:
+    """Hold the lock of run ``name`` in ``runs_dir`` while it is computed and written.
+
+    A second process asking for the same run is refused at once with :class:`RunLocked`, naming
+    the process that holds it (an operating-system lock on ``runs_dir/.<name>.lock``, released
+    when the holder ends, even when it is killed). Holding the lock, the staging folders an
+    interrupted run of ``name`` left behind are cleaned up: a set-aside previous run is put back
+    when the run it was replacing never arrived, the rest is removed. Yields what was done, one
+    sentence each, for the caller to report.
+    """
+    runs_dir = Path(runs_dir)
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    path = runs_dir / f".{name}.lock"
+    handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 (closed in the finally below)
+    try:
+        os.chmod(path, 0o600)
+        if not _try_lock(handle):
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise RunLocked(
+                f"another harmrank run for {name} is writing {runs_dir} ({holder}); wait for it to finish, "
+                f"or stop it. The lock is {path}; it is released when that process ends."
+            )
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}, started {datetime.now(UTC).isoformat(timespec='seconds')}\n")
+        handle.flush()
+        yield _clean_staging(runs_dir, name)
+    finally:
+        handle.close()  # releases the lock
+
+
+def _try_lock(handle: IO[str]) -> bool:
+    try:
+        import fcntl
+    except ImportError:  # Windows: a byte-range lock on the file instead
+        import msvcrt
+
+        try:
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+        except OSError:
+            return False
+        return True
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def _clean_staging(runs_dir: Path, name: str) -> list[str]:
+    """Tidy what an interrupted :func:`atomic_directory` of ``runs_dir/name`` left (see :func:`run_lock`)."""
+    done = []
+    target = runs_dir / name
+    for folder in sorted(runs_dir.glob(f".{name}.old-*")):
+        kept = folder / name
+        if not target.exists() and kept.is_dir():
+            kept.rename(target)
+            done.append(f"put back {target}, which an interrupted run had set aside in {folder.name}")
+        shutil.rmtree(folder, ignore_errors=True)
+        done.append(f"removed {folder.name}, left by an interrupted run")
+    for folder in sorted(runs_dir.glob(f".{name}.partial-*")):
+        shutil.rmtree(folder, ignore_errors=True)
+        done.append(f"removed {folder.name}, a run directory an interrupted run never finished")
+    return done
 
 
 @contextmanager
@@ -100,7 +201,7 @@ def atomic_directory(target: Path) -> Iterator[Path]:
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
     try:
         yield staging
-        _owner_only(staging)
+        owner_only(staging)
         if target.exists():
             retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
             target.rename(retired / target.name)

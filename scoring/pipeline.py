@@ -85,6 +85,27 @@ def production_split(dates: list[pd.Timestamp], as_of: pd.Timestamp, config: Run
     return temporal_splits([*dates, as_of], config.label.horizon_months, settings)[-1]
 
 
+def latest_as_of(events: pd.DataFrame) -> pd.Timestamp:
+    """The latest as-of date the records support: the day after the last recorded_date.
+
+    A later date would treat the days after the extract as days in which nobody was recorded
+    doing anything: its labels and calibration would count outcome windows that have not happened.
+    """
+    return events["recorded_date"].max().normalize() + pd.Timedelta(days=1)
+
+
+def check_as_of(events: pd.DataFrame, as_of: pd.Timestamp, data_dir: Path) -> None:
+    """Refuse an as-of date after :func:`latest_as_of`, naming the latest one the records support."""
+    latest = latest_as_of(events)
+    if as_of > latest:
+        raise PipelineError(
+            f"the as-of date {as_of.date()} is later than the records in {data_dir} support: their last "
+            f"recorded_date is {(latest - pd.Timedelta(days=1)).date()}, so the latest as-of date is "
+            f"{latest.date()}. A later date would count the months after the extract as months in "
+            "which nobody was recorded offending. Use an earlier --as-of, or a newer extract."
+        )
+
+
 def plan_splits(
     as_of: pd.Timestamp, config: RunConfig, data_start: pd.Timestamp
 ) -> tuple[list[Split], Split | None, str | None]:
@@ -193,6 +214,7 @@ def run_monthly(
     as_of_ts = pd.Timestamp(as_of)
     with reporter.stage("Validating records"):
         records, validation = load_records(data_dir, config.validation, config.offences)
+    check_as_of(records.events, as_of_ts, data_dir)
     events = prepare_events(records.events, records.offences)
     events = events[events["recorded_date"] < as_of_ts].reset_index(drop=True)
     if events.empty:
@@ -215,6 +237,12 @@ def run_monthly(
         raise PipelineError(
             f"nobody was named as suspect in the {config.features.cohort_lookback_days} "
             f"days before {as_of}; there is no one to rank"
+        )
+    if config.output.k > len(current):
+        raise PipelineError(
+            f"output.k is {config.output.k:,}, but the cohort at {as_of} holds {len(current):,} people "
+            f"(named as suspect in the {config.features.cohort_lookback_days} days before it): set "
+            f"output.k to at most {len(current):,}. Nothing was trained or written."
         )
     names = model_feature_names(config.features)
     notes: list[str] = []

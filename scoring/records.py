@@ -23,7 +23,7 @@ from features.records.offences import normalise_catalogue
 from features.records.schema import TABLES, FileRows, Records, ValidationReport, ValidationSettings
 from features.records.validate import validate
 from scoring.csvfile import read_csv_accounted, read_header
-from scoring.io import write_csv
+from scoring.io import private_dir, write_csv
 from scoring.terminal import plain, safe
 
 SUFFIXES: tuple[str, ...] = (".csv", ".csv.gz", ".parquet")
@@ -214,7 +214,7 @@ def write_quarantine(report: ValidationReport, run_dir: Path) -> dict[str, Path]
     dict of str to Path
         The file written per table.
     """
-    folder = run_dir / "quarantine"
+    folder = Path(run_dir) / "quarantine"
     written: dict[str, Path] = {}
     for name in TABLES:
         path = folder / f"{name}.csv"
@@ -222,7 +222,9 @@ def write_quarantine(report: ValidationReport, run_dir: Path) -> dict[str, Path]
         if frame is None or frame.empty:
             path.unlink(missing_ok=True)
             continue
-        folder.mkdir(parents=True, exist_ok=True)
+        if not Path(run_dir).exists():
+            private_dir(run_dir)
+        private_dir(folder)
         write_csv(frame, path)
         written[name] = path
     return written

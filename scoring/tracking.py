@@ -6,12 +6,15 @@ and audit). The list and the officer pages hold personal data and stay in the ru
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from models.registry import TrackingSettings
 from scoring.config import RunConfig
+from scoring.io import owner_only
 from scoring.pipeline import RunResult
 
 AGGREGATE_FILES = ("model.html", "metrics.json", "manifest.json", "equality.html", "audit.json")
@@ -77,7 +80,31 @@ def track_run(result: RunResult, config: RunConfig, run_dir: Path) -> Tracked | 
     )
     assert run_id is not None
     version = register_candidate(config.tracking, run_id) if result.model_source == "trained" else None
+    secure_store(config.tracking)
     return Tracked(run_id, version)
+
+
+def secure_store(settings: TrackingSettings) -> list[Path]:
+    """Make a local MLflow store owner-only: its SQLite file (and its folder) and its artifacts.
+
+    The store holds the model, the calibrator and the run's aggregate reports. A store behind a
+    server (``http://...``) or another database is the server's to protect. Returns what was changed.
+    """
+    done = []
+    if settings.uri.startswith("sqlite:///"):
+        db = Path(settings.tracking_uri().removeprefix("sqlite:///"))
+        for path in (db.parent, db):
+            if path.is_file():
+                owner_only(path)
+                done.append(path)
+            elif path.is_dir():
+                os.chmod(path, 0o700)
+                done.append(path)
+    artifacts = settings.artifact_location()
+    if artifacts.exists():
+        owner_only(artifacts)
+        done.append(artifacts)
+    return done
 
 
 def _placeholder(name: str) -> pd.DataFrame:

@@ -389,7 +389,9 @@ def _keys(done: tuple[pd.DataFrame, pd.Series], column: str) -> tuple[pd.Series,
     return done[0][column], done[1]
 
 
-def _protected(run: _Run, raw: pd.DataFrame, persons: tuple[pd.DataFrame, pd.Series]) -> pd.DataFrame:
+def _protected(
+    run: _Run, raw: pd.DataFrame, persons: tuple[pd.DataFrame, pd.Series], has_birth: bool
+) -> pd.DataFrame:
     frame, rows, p = run.start("protected", raw)
     _reference(rows, "person_id", p["person_id"], ("persons", "persons"), *_keys(persons, "person_id"))
     keep = run.finish("protected", raw, rows)
@@ -402,6 +404,18 @@ def _protected(run: _Run, raw: pd.DataFrame, persons: tuple[pd.DataFrame, pd.Ser
         )
     for c in traits:
         out[c] = as_text(frame[c])[keep].reset_index(drop=True).fillna(NOT_RECORDED).astype("str")
+    if "age_band" in traits:
+        run.warnings.append(
+            f"{run.source('protected')} has its own age_band column. "
+            + (
+                "The equality audit ignores it and uses bands from persons.birth_date at each as-of "
+                "date (fairness.age_bands), which follow each person's age; drop the column to "
+                "silence this warning."
+                if has_birth
+                else "There are no birth dates, so the equality audit uses this column as given; it "
+                "cannot follow a person's age from month to month."
+            )
+        )
     return out
 
 
@@ -454,7 +468,8 @@ def validate(
         events = _events(run, raw["events"], persons, offences)
         protected = None
         if raw.get("protected") is not None:
-            protected = _protected(run, raw["protected"], persons)
+            has_birth = bool(persons[0]["birth_date"].notna().any())
+            protected = _protected(run, raw["protected"], persons, has_birth)
     if protected is None:
         run.warnings.append(
             "No protected table: the equality audit cannot run. Add protected.csv (person_id, "

@@ -36,6 +36,9 @@ def main() -> None:
     # OpenMP threads that spin while waiting make LightGBM 10-20x slower whenever another process
     # shares the two cores (measured); passive waiting costs nothing when the machine is idle.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    # Personal and model data: whatever this process creates (also inside MLflow, pyarrow and
+    # SQLite) is readable by its owner only; the writers also set 0600/0700 explicitly.
+    os.umask(0o077)
     try:
         app()
     except HarmrankError as exc:

@@ -29,13 +29,14 @@ def splits(
 
     from models.splits import split_table
     from scoring.config import load_config
-    from scoring.pipeline import plan_splits
+    from scoring.pipeline import check_as_of, plan_splits
     from scoring.records import load_records
 
     day = parse_date(as_of, "--as-of")
     cfg = load_config(config)
     with console.status("Reading records"):
         records, _ = load_records(data or cfg.data_dir, cfg.validation, cfg.offences)
+    check_as_of(records.events, pd.Timestamp(day), data or cfg.data_dir)
     known = records.events[records.events["recorded_date"] < pd.Timestamp(day)]
     if known.empty:
         raise PipelineError(f"no event was recorded before {day}; choose a later --as-of")

@@ -31,8 +31,12 @@ def run(
         Path | None, typer.Option(help="Records directory (default: data_dir in the config).")
     ] = None,
 ) -> None:
-    """Run the monthly job for one as-of date and write runs/<DATE>/."""
+    """Run the monthly job for one as-of date and write runs/<DATE>/.
+
+    One run of a date at a time: a second is refused while the first holds runs/.<DATE>.lock.
+    """
     from scoring.config import load_config
+    from scoring.io import run_lock
     from scoring.outputs import ADVISORY, summary_rows, write_run
     from scoring.pipeline import run_monthly
     from scoring.progress import RichReporter
@@ -42,10 +46,13 @@ def run(
     cfg = load_config(config)
     data_dir = data or cfg.data_dir
     start = time.perf_counter()
-    with keep_rejected_rows(cfg.runs_dir / f"{day.isoformat()}.rejected"):
-        result = run_monthly(cfg, day, data_dir, RichReporter(console))
-    run_dir, listing = write_run(result, cfg, data_dir)
-    tracked = _track(result, cfg, run_dir)
+    with run_lock(cfg.runs_dir, day.isoformat()) as tidied:  # one run of a date at a time
+        for line in tidied:
+            console.print(f"[yellow]Tidied:[/yellow] {safe(line)}", highlight=False)
+        with keep_rejected_rows(cfg.runs_dir / f"{day.isoformat()}.rejected"):
+            result = run_monthly(cfg, day, data_dir, RichReporter(console))
+        run_dir, listing = write_run(result, cfg, data_dir)
+        tracked = _track(result, cfg, run_dir)
     console.print(validation_table(result.validation))
     console.print(_top_table(listing.listed.head(10)))
     rows = [
@@ -123,6 +130,8 @@ def promote(
     colour = "green" if outcome.promoted else "red"
     verdict = "promoted to champion" if outcome.promoted else "refused"
     console.print(f"[bold {colour}]Version {outcome.version}: {verdict}[/bold {colour}]")
+    if outcome.subject:
+        console.print(f"Candidate: {safe(outcome.subject)}", highlight=False)
     for reason in outcome.reasons:
         console.print(f"  - {safe(reason)}", highlight=False)
     console.print(f"Rule: {safe(outcome.rule)}", highlight=False)

@@ -261,3 +261,37 @@ def test_relative_sqlite_path_resolves_against_current_directory(tmp_path, monke
     with pytest.raises(ValueError, match="not a file"):
         TrackingSettings(uri="sqlite://")
     assert flatten({"a": {"b": [1, 2]}, "c": None}) == {"config.a.b": "[1, 2]", "config.c": "null"}
+
+
+def test_promote_refuses_a_version_whose_run_did_not_finish(store, model, report) -> None:
+    from mlflow import MlflowClient
+
+    own = store.model_copy(update={"experiment": "unfinished", "registered_model": "unfinished"})
+    version = register_candidate(own, logged(own, model, report, precision=0.5, harm=0.6))
+    client = MlflowClient(tracking_uri=own.tracking_uri())
+    run_id = client.get_model_version(own.registered_model, str(version)).run_id
+    client.update_run(run_id, status="RUNNING")  # as a kill during logging leaves it
+    result = promote(own)
+    assert not result.promoted
+    assert result.subject == f"version {version}, trained by the run for 2026-11-01 (MLflow run {run_id})"
+    assert result.reasons[0].startswith(f"its MLflow run {run_id} did not finish (status RUNNING)")
+    assert client.get_registered_model(own.registered_model).aliases.get(CHAMPION) is None
+
+
+def test_promote_says_when_a_later_run_was_interrupted(store, model, report) -> None:
+    from mlflow import MlflowClient
+
+    own = store.model_copy(update={"experiment": "interrupted", "registered_model": "interrupted"})
+    version = register_candidate(own, logged(own, model, report, precision=0.5, harm=0.6))
+    client = MlflowClient(tracking_uri=own.tracking_uri())
+    experiment = client.get_experiment_by_name(own.experiment).experiment_id
+    later = client.create_run(experiment, tags={"harmrank.as_of": "2026-12-01"})  # killed: still RUNNING
+    refused = promote(own)
+    assert not refused.promoted and "trained by the run for 2026-11-01" in refused.subject
+    assert refused.reasons == [
+        f"a later run, for 2026-12-01 (MLflow run {later.info.run_id}), did not finish (status RUNNING): "
+        "the candidate did not score the latest list. Run that date again, or name the version to promote "
+        "with --version"
+    ]
+    named = promote(own, version)  # promoting that version deliberately is allowed
+    assert named.promoted and named.version == version
