@@ -148,7 +148,7 @@ def write_run(result: RunResult, config: RunConfig, data_dir: Path) -> tuple[Pat
             rank_history=listing.rank_history,
             reviews=listing.reviews,
             review_summary=listing.review_summary,
-            review_log={"ok": listing.log_check.ok, "text": listing.log_check.summary()},
+            review_log={"ok": listing.log_check.ok, "text": listing.log_check.summary(where=False)},
             base_value=listing.base_value,
             notes=result.notes,
         )

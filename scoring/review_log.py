@@ -216,10 +216,12 @@ class LogCheck:
     problems: tuple[str, ...] = ()
     first_bad: int | None = None
 
-    def summary(self) -> str:
+    def summary(self, where: bool = True) -> str:
+        """One line on the check; ``where`` adds the log's path (a page for officers leaves it out)."""
+        place = f" ({self.path})" if where else ""
         if self.ok:
-            return f"review log intact: {self.entries:,} entries, hash chain and guards checked ({self.path})"
-        return f"REVIEW LOG TAMPERED WITH: {self.problems[0]} ({self.path})"
+            return f"review log intact: {self.entries:,} entries, hash chain and guards checked{place}"
+        return f"REVIEW LOG TAMPERED WITH: {self.problems[0]}{place}"
 
     def head_record(self) -> dict[str, object]:
         """The log's head for a run manifest: entries, last hash, and whether the check passed."""
