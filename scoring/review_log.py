@@ -143,32 +143,40 @@ def open_log(path: Path, *, create: bool = True) -> sqlite3.Connection:
         _create(path)
     conn = sqlite3.connect(path, timeout=30, isolation_level=None)
     try:
-        app, version = (conn.execute(f"PRAGMA {p}").fetchone()[0] for p in ("application_id", "user_version"))
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if app == APPLICATION_ID and version == SCHEMA_VERSION:
+        if _state(conn)[:2] == (APPLICATION_ID, SCHEMA_VERSION):
             return conn
+        conn.execute("BEGIN IMMEDIATE")  # set up or upgrade once, even with two processes at it
+        app, version, tables = _state(conn)
         if app == APPLICATION_ID and version > SCHEMA_VERSION:
             raise ReviewError(
                 f"{path} was written by a newer harmrank (log version {version}); upgrade harmrank."
             )
-        conn.execute("BEGIN IMMEDIATE")
-        if app == 0 and not tables:
+        if (app, version) == (APPLICATION_ID, SCHEMA_VERSION):
+            pass  # another process set it up meanwhile
+        elif app == 0 and not tables:
             _install(conn)  # a new, empty file
         elif app == 0 and version == 1 and "reviews" in tables and tables <= {"reviews", "sqlite_sequence"}:
             _upgrade_v1(conn)
         else:
-            conn.execute("ROLLBACK")
-            raise _not_a_log(
-                path, "its SQLite application id is not harmrank's" if app else "it holds other tables"
-            )
+            why = "its SQLite application id is not harmrank's" if app else "it holds other tables"
+            raise _not_a_log(path, why)
         conn.execute("COMMIT")
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise _not_a_log(path, str(exc)) from None
     except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         conn.close()
         raise
     return conn
+
+
+def _state(conn: sqlite3.Connection) -> tuple[int, int, set[str]]:
+    """The file's application id, schema version and table names."""
+    app, version = (conn.execute(f"PRAGMA {p}").fetchone()[0] for p in ("application_id", "user_version"))
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    return int(app), int(version), tables
 
 
 def append(path: Path, fields: Mapping[str, str]) -> tuple[int, str]:

@@ -336,3 +336,25 @@ def test_a_failure_after_recording_still_says_the_decision_was_stored(
     assert "Recorded review #4: P4 on run 2026-11-01: action by PC 5." in result.output
     assert "The decision is recorded (review #4)" in result.output
     assert decisions(log)["person_id"].tolist()[-1] == "P4"
+
+
+def test_writers_at_the_same_time_keep_one_chain(tmp_path: Path, run_dir: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = tmp_path / "busy.sqlite"
+
+    def write(i: int) -> int:
+        return record_decision(
+            path,
+            run_dir=run_dir,
+            person_id=f"P{1 + i % 4}",
+            decision="needs-info",
+            reason=f"Check number {i}",
+            reviewer="PC 1",
+        )
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        ids = list(pool.map(write, range(30)))
+    assert sorted(ids) == list(range(1, 31))
+    check = verify(path)
+    assert check.ok and check.entries == 30

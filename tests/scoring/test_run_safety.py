@@ -61,9 +61,12 @@ def config(tmp_path: Path, **output: int) -> RunConfig:
 
 def test_a_second_run_of_the_same_date_is_refused_while_the_first_holds_the_lock(tmp_path: Path) -> None:
     with run_lock(tmp_path, "2026-11-01"):
-        with pytest.raises(
-            RunLocked, match=rf"another harmrank run for 2026-11-01 is writing .*pid {os.getpid()}"
-        ), run_lock(tmp_path, "2026-11-01"):
+        with (
+            pytest.raises(
+                RunLocked, match=rf"another harmrank run for 2026-11-01 is writing .*pid {os.getpid()}"
+            ),
+            run_lock(tmp_path, "2026-11-01"),
+        ):
             pass
         with run_lock(tmp_path, "2026-12-01"):  # another date is free
             pass
