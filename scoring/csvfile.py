@@ -73,14 +73,11 @@ class CsvTable:
         indexed by row position. Such a row is still in ``frame`` (padded or cut to the
         header's width, undecodable bytes replaced) so that the quarantine shows what the file
         holds.
-    lines_in_file
-        Physical lines of the file, header and blank lines included.
     """
 
     frame: pd.DataFrame
     lines: np.ndarray
     unreadable: dict[str, pd.DataFrame] = field(default_factory=dict)
-    lines_in_file: int = 0
 
 
 def _open(path: Path) -> io.BufferedIOBase:
@@ -197,7 +194,7 @@ def read_csv_accounted(path: Path, header: list[str]) -> CsvTable:
         log.info("%s: the fast reader stopped (%s); reading line by line", path, error)
     else:
         if len(frame) == census.data_lines:
-            return CsvTable(frame, _data_lines(census), {}, census.lines)
+            return CsvTable(frame, _data_lines(census))
         log.info(
             "%s: %d rows from %d data lines (values spanning lines); reading line by line",
             path,
@@ -277,7 +274,7 @@ def read_exact(path: Path, header: list[str], census: Census | None = None) -> C
         for reason, found in ((WRONG_WIDTH, wrong_width), (NOT_UTF8, not_utf8))
         if found
     }
-    return CsvTable(frame, np.asarray(starts, dtype=np.int64), unreadable, census.lines)
+    return CsvTable(frame, np.asarray(starts, dtype=np.int64), unreadable)
 
 
 def _empty(header: list[str]) -> pd.DataFrame:
