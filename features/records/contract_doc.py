@@ -70,7 +70,7 @@ def contract_markdown() -> str:
         "lines only when it is quoted as a whole; a quote that opens a value which then swallows "
         "lines that look like rows (as many commas as a row has), or which never closes, is a "
         "stray quote: the run stops naming the line where it opens and how many lines it would "
-        "absorb, and nothing is read from that file. Remove the quote, or double it (`\"\"`) inside "
+        'absorb, and nothing is read from that file. Remove the quote, or double it (`""`) inside '
         "a quoted value.",
         "",
         "A bad *row* is quarantined: it is left out of the run and written with its "
