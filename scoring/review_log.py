@@ -228,7 +228,7 @@ class LogCheck:
         """One line on the check; ``where`` adds the log's path (a page for officers leaves it out)."""
         place = f" ({self.path})" if where else ""
         if self.ok:
-            return f"review log intact: {self.entries:,} entries, hash chain and guards checked{place}"
+            return f"Review log intact: {self.entries:,} entries, hash chain and guards checked{place}"
         return f"REVIEW LOG TAMPERED WITH: {self.problems[0]}{place}"
 
     def head_record(self) -> dict[str, object]:

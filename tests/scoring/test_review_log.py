@@ -282,7 +282,7 @@ def test_invisible_characters_are_not_stored(tmp_path: Path, run_dir: Path) -> N
 def test_verify_log_command_exits_1_naming_the_first_bad_entry(log: Path) -> None:
     result = invoke("verify-log", "--log", log, "--config", log.parent / "no-such-config.yaml")
     assert result.exit_code == 0, result.output
-    assert "3 entries" in result.output and "review log intact" in result.output
+    assert "3 entries" in result.output and "Review log intact" in result.output
     conn = unguarded(log)
     conn.execute("UPDATE reviews SET reason = 'rewritten' WHERE review_id = 1")
     conn.close()
@@ -301,7 +301,7 @@ def test_verify_log_refuses_a_file_that_is_not_a_log(tmp_path: Path) -> None:
 
 def test_status_says_when_the_log_was_tampered_with(log: Path, run_dir: Path) -> None:
     ok = invoke("status", run_dir, "--log", log)
-    assert ok.exit_code == 0 and "review log intact: 3 entries" in ok.output
+    assert ok.exit_code == 0 and "Review log intact: 3 entries" in ok.output
     conn = unguarded(log)
     conn.execute("DELETE FROM reviews WHERE review_id = 1")
     conn.close()
