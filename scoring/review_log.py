@@ -90,8 +90,12 @@ def _not_a_log(path: Path, why: str) -> ReviewError:
 
 
 def _create(path: Path) -> None:
+    """Create an empty, owner-only file at ``path`` (another process may just have made it)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600))
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600))
+    except FileExistsError:
+        return
     os.chmod(path, 0o600)
 
 
