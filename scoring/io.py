@@ -114,8 +114,10 @@ def owner_only(root: Path) -> None:
             os.chmod(Path(dirpath) / name, 0o600)
 
 
-STAGING = (".partial-", ".old-")
-"""Name parts of the folders :func:`atomic_directory` stages in, beside ``.<name>``."""
+def _staging(name: str, kind: str) -> str:
+    """The name prefix of the folders :func:`atomic_directory` stages ``name`` in: ``kind`` is
+    ``partial`` (the new directory being written) or ``old`` (the previous one, set aside)."""
+    return f".{name}.{kind}-"
 
 
 class RunLocked(PipelineError):
@@ -177,14 +179,14 @@ def _clean_staging(runs_dir: Path, name: str) -> list[str]:
     """Tidy what an interrupted :func:`atomic_directory` of ``runs_dir/name`` left (see :func:`run_lock`)."""
     done = []
     target = runs_dir / name
-    for folder in sorted(runs_dir.glob(f".{name}.old-*")):
+    for folder in sorted(runs_dir.glob(_staging(name, "old") + "*")):
         kept = folder / name
         if not target.exists() and kept.is_dir():
             kept.rename(target)
             done.append(f"put back {target}, which an interrupted run had set aside in {folder.name}")
         shutil.rmtree(folder, ignore_errors=True)
         done.append(f"removed {folder.name}, left by an interrupted run")
-    for folder in sorted(runs_dir.glob(f".{name}.partial-*")):
+    for folder in sorted(runs_dir.glob(_staging(name, "partial") + "*")):
         shutil.rmtree(folder, ignore_errors=True)
         done.append(f"removed {folder.name}, a run directory an interrupted run never finished")
     return done
@@ -198,12 +200,12 @@ def atomic_directory(target: Path) -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    staging = Path(tempfile.mkdtemp(prefix=_staging(target.name, "partial"), dir=target.parent))
     try:
         yield staging
         owner_only(staging)
         if target.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+            retired = Path(tempfile.mkdtemp(prefix=_staging(target.name, "old"), dir=target.parent))
             target.rename(retired / target.name)
             staging.rename(target)
             shutil.rmtree(retired)

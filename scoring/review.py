@@ -18,7 +18,6 @@ rate) and ``harmrank status``.
 from __future__ import annotations
 
 import json
-import unicodedata
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -28,11 +27,11 @@ import pandas as pd
 
 from scoring.review_log import FIELDS as FIELD_ORDER
 from scoring.review_log import ReviewError, append, entries, open_log, verify
+from scoring.terminal import invisible
 
 __all__ = ["DECISIONS", "Decision", "ReviewError", "open_log", "record_decision", "verify"]
 
 REVIEW_COLUMNS = ["review_id", "run", "person_id", "decision", "reason", "reviewer", "recorded_at"]
-_INVISIBLE = {"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"}  # control, format (zero-width, BOM), unassigned
 MIN_ALNUM = 2
 """Letters or digits a reason or a reviewer's name needs, invisible characters aside."""
 
@@ -183,9 +182,7 @@ def record_decision(
 def _meaningful(text: str | None, refusal: str) -> str:
     """``text`` without control and invisible characters and surrounding space; refused (with
     ``refusal``) when fewer than :data:`MIN_ALNUM` letters or digits are left."""
-    kept = "".join(
-        ch for ch in str(text or "") if ch in "\n\t" or unicodedata.category(ch) not in _INVISIBLE
-    ).strip()
+    kept = "".join(ch for ch in str(text or "") if not invisible(ch)).strip()
     if sum(ch.isalnum() for ch in kept) < MIN_ALNUM:
         shown = "empty" if not kept else f"only {kept!r}"
         raise ReviewError(f"{refusal} (it was {shown}, once invisible characters are set aside).")

@@ -15,7 +15,12 @@ import unicodedata
 from rich.markup import escape
 from rich.text import Text
 
-_SHOWN_AS_ESCAPES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+_INVISIBLE = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}  # control, format (zero-width, BOM), unassigned
+
+
+def invisible(ch: str) -> bool:
+    """Whether ``ch`` is a control or invisible formatting character (line breaks and tabs are not)."""
+    return ch not in "\n\t" and unicodedata.category(ch) in _INVISIBLE
 
 
 def neutral(value: object) -> str:
@@ -23,7 +28,7 @@ def neutral(value: object) -> str:
     (line breaks and tabs kept)."""
     out = []
     for ch in str(value):
-        if ch not in "\n\t" and unicodedata.category(ch) in _SHOWN_AS_ESCAPES:
+        if invisible(ch):
             code = ord(ch)
             out.append(
                 f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
