@@ -68,7 +68,22 @@ class FeatureSettings(BaseModel):
         "victim's own reports raising their score could deter reporting, and DPA 2018 Part 3 keeps "
         "victims and suspects as distinct categories.",
     )
+    use_police_activity: bool = Field(
+        False,
+        description="Policy switch: counts of stop-and-search and intelligence records as model inputs. "
+        "They record what the police did, not what the person is alleged to have done, and where the "
+        "police look is itself unequal; off by default (measured in bench/policy.py, reasons in the "
+        "README).",
+    )
     threads: int = Field(2, ge=1, description="DuckDB threads; the matrix does not depend on it.")
+
+    def policies(self) -> dict[str, bool]:
+        """The policy switches by name."""
+        return {
+            "use_age": self.use_age,
+            "use_victimisation": self.use_victimisation,
+            "use_police_activity": self.use_police_activity,
+        }
 
     @field_validator("cohort_event_types")
     @classmethod
@@ -259,7 +274,7 @@ def build_matrix(
     (:func:`model_feature_names`), typed as the catalogue declares, with declared imputations
     applied; one row per cohort member and date, sorted by as_of then person_id.
     """
-    features = active_features(settings.use_age, settings.use_victimisation)
+    features = active_features(**settings.policies())
     days = _as_of_days(as_of_dates)
     if len(days) == 0:
         raise ValueError("no as-of date given")
@@ -289,4 +304,4 @@ def features_at(
 
 def model_feature_names(settings: FeatureSettings) -> list[str]:
     """The columns of the matrix that are model inputs, in catalogue order."""
-    return [f.name for f in active_features(settings.use_age, settings.use_victimisation)]
+    return [f.name for f in active_features(**settings.policies())]

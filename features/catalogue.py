@@ -30,10 +30,14 @@ from features.catalogue_types import (
     WINDOWS,
     Aggregation,
     Feature,
+    Monotone,
     Policy,
     Source,
     window_suffix,
 )
+
+VIOLENT_CATEGORIES = ("violence_sexual", "robbery", "weapons")
+"""Offence categories whose counts belong to the reason family ``violence``."""
 
 __all__ = ["CATALOGUE", "SUSPECT_EVENTS", "V100_FEATURE", "Feature", "Source", "active_features", "by_name"]
 
@@ -50,12 +54,23 @@ def _feature(
     dtype: Literal["int32", "float64"] = "int32",
     impute: float = 0,
     policy: Policy | None = None,
+    reason: str,
+    monotone: Monotone = 0,
 ) -> Feature:
-    return Feature(name, source, aggregation, window, unit, dtype, impute, template, family, policy)
+    return Feature(
+        name, source, aggregation, window, unit, dtype, impute, template, family, policy, reason, monotone
+    )
 
 
 def _counts(
-    prefix: str, source: Source, words: str, family: str, policy: Policy | None = None
+    prefix: str,
+    source: Source,
+    words: str,
+    family: str,
+    *,
+    reason: str,
+    monotone: Monotone,
+    policy: Policy | None = None,
 ) -> list[Feature]:
     return [
         _feature(
@@ -66,6 +81,8 @@ def _counts(
             source=source,
             window=w,
             policy=policy,
+            reason=reason,
+            monotone=monotone,
         )
         for w in WINDOWS
     ]
@@ -73,26 +90,49 @@ def _counts(
 
 def _event_counts() -> list[Feature]:
     family = "Events by type"
-    kinds = (
-        ("suspect_count", SUSPECT, "Named as suspect in {value} offences"),
-        ("arrest_count", Source(("arrest",), words="arrests"), "Arrested {value} times"),
-        ("charge_count", Source(("charge",), words="charges"), "Charged with {value} offences"),
-        ("conviction_count", Source(("conviction",), words="convictions"), "Convicted of {value} offences"),
+    police: Policy = "use_police_activity"
+    kinds: tuple[tuple[str, Source, str, str, Policy | None], ...] = (
+        ("suspect_count", SUSPECT, "Named as suspect in {value} offences", "frequency", None),
+        ("arrest_count", Source(("arrest",), words="arrests"), "Arrested {value} times", "justice", None),
+        (
+            "charge_count",
+            Source(("charge",), words="charges"),
+            "Charged with {value} offences",
+            "justice",
+            None,
+        ),
+        (
+            "conviction_count",
+            Source(("conviction",), words="convictions"),
+            "Convicted of {value} offences",
+            "justice",
+            None,
+        ),
         (
             "intelligence_count",
             Source(("intelligence",), words="intelligence reports about the person"),
             "The subject of {value} intelligence reports",
+            "intelligence",
+            police,
         ),
         (
             "stop_count",
             Source(("stop_search",), words="stops and searches"),
             "Stopped and searched {value} times",
+            "stop_search",
+            police,
         ),
     )
-    out = [f for prefix, source, words in kinds for f in _counts(prefix, source, words, family)]
+    out = [
+        f
+        for prefix, source, words, reason, policy in kinds
+        for f in _counts(prefix, source, words, family, reason=reason, monotone=1, policy=policy)
+    ]
     victim = Source(("crime_victim",), words="recorded as the victim of a crime")
     words = "Recorded as the victim of {value} crimes"
-    return out + _counts("victim_count", victim, words, family, "use_victimisation")
+    return out + _counts(
+        "victim_count", victim, words, family, reason="victimisation", monotone=0, policy="use_victimisation"
+    )
 
 
 def _category_counts() -> list[Feature]:
@@ -100,7 +140,10 @@ def _category_counts() -> list[Feature]:
     for slug, category, plural in CATEGORIES:
         source = Source(SUSPECT_EVENTS, category=slug, words=f"named as suspect, offence category {category}")
         words = f"Named as suspect in {{value}} {plural}"
-        out += _counts(f"suspect_{slug}_count", source, words, "Offences by category")
+        reason = "violence" if slug in VIOLENT_CATEGORIES else "other_offending"
+        out += _counts(
+            f"suspect_{slug}_count", source, words, "Offences by category", reason=reason, monotone=1
+        )
     return out
 
 
@@ -119,6 +162,8 @@ def _harm() -> list[Feature]:
                 window=w,
                 unit="CCHI days",
                 dtype="float64",
+                reason="harm",
+                monotone=1,
             )
         )
     for w in (365, 1095, None):
@@ -132,11 +177,22 @@ def _harm() -> list[Feature]:
                 window=w,
                 unit="CCHI days",
                 dtype="float64",
+                reason="harm",
+                monotone=1,
             )
         )
     template = "Alleged harm weighted by recency (older offences count for less) is {value} CCHI days"
     out.append(
-        _feature("suspect_harm_recency", "harm_recency", template, family, unit="CCHI days", dtype="float64")
+        _feature(
+            "suspect_harm_recency",
+            "harm_recency",
+            template,
+            family,
+            unit="CCHI days",
+            dtype="float64",
+            reason="harm",
+            monotone=1,
+        )
     )
     return out
 
@@ -156,6 +212,8 @@ def _breadth() -> list[Feature]:
                 family,
                 window=w,
                 unit="persons",
+                reason="domestic",
+                monotone=1,
             ),
             _feature(
                 f"distinct_subgroups_{sfx}",
@@ -164,6 +222,8 @@ def _breadth() -> list[Feature]:
                 family,
                 window=w,
                 unit="offence subgroups",
+                reason="other_offending",
+                monotone=1,
             ),
             _feature(
                 f"domestic_count_{sfx}",
@@ -172,6 +232,8 @@ def _breadth() -> list[Feature]:
                 family,
                 source=domestic,
                 window=w,
+                reason="domestic",
+                monotone=1,
             ),
             _feature(
                 f"weapon_count_{sfx}",
@@ -180,6 +242,8 @@ def _breadth() -> list[Feature]:
                 family,
                 source=weapon,
                 window=w,
+                reason="violence",
+                monotone=1,
             ),
         ]
     return out
@@ -196,6 +260,8 @@ def _career() -> list[Feature]:
             family,
             unit="days",
             impute=NEVER_DAYS,
+            reason="frequency",
+            monotone=-1,
         ),
         _feature(
             "days_since_first_offence",
@@ -204,6 +270,7 @@ def _career() -> list[Feature]:
             family,
             unit="days",
             impute=NEVER_DAYS,
+            reason="frequency",
         ),
         _feature(
             "offence_free_months",
@@ -212,6 +279,8 @@ def _career() -> list[Feature]:
             family,
             unit="months",
             impute=cap,
+            reason="frequency",
+            monotone=-1,
         ),
         _feature(
             "career_years",
@@ -220,6 +289,7 @@ def _career() -> list[Feature]:
             family,
             unit="years",
             dtype="float64",
+            reason="frequency",
         ),
         _feature(
             "copas_rate",
@@ -229,6 +299,8 @@ def _career() -> list[Feature]:
             unit="log offences per year",
             dtype="float64",
             impute=COPAS_NONE,
+            reason="frequency",
+            monotone=1,
         ),
         _feature(
             "suspect_trend_90d",
@@ -239,6 +311,8 @@ def _career() -> list[Feature]:
             window=90,
             unit="offences",
             dtype="float64",
+            reason="escalation",
+            monotone=1,
         ),
         _feature(
             "suspect_harm_trend_90d",
@@ -249,6 +323,8 @@ def _career() -> list[Feature]:
             window=90,
             unit="CCHI days",
             dtype="float64",
+            reason="escalation",
+            monotone=1,
         ),
     ]
 
@@ -266,6 +342,7 @@ def _age() -> list[Feature]:
             dtype="float64",
             impute=math.nan,
             policy="use_age",
+            reason="age",
         ),
         _feature(
             "age_at_first_offence",
@@ -276,6 +353,7 @@ def _age() -> list[Feature]:
             dtype="float64",
             impute=math.nan,
             policy="use_age",
+            reason="age",
         ),
     ]
 
@@ -289,9 +367,15 @@ V100_FEATURE = "suspect_harm_365d"
 """The V100 score (CCHI days alleged as suspect in the last 365 days), shown beside the model score."""
 
 
-def active_features(use_age: bool = False, use_victimisation: bool = False) -> tuple[Feature, ...]:
+def active_features(
+    use_age: bool = False, use_victimisation: bool = False, use_police_activity: bool = False
+) -> tuple[Feature, ...]:
     """The catalogue features that exist under the given policy switches, in catalogue order."""
-    on = {"use_age": use_age, "use_victimisation": use_victimisation}
+    on = {
+        "use_age": use_age,
+        "use_victimisation": use_victimisation,
+        "use_police_activity": use_police_activity,
+    }
     return tuple(f for f in CATALOGUE if f.policy is None or on[f.policy])
 
 

@@ -18,6 +18,8 @@ from features.catalogue_types import (
     DAYS_PER_MONTH_16THS,
     NEVER_DAYS,
     OFFENCE_FREE_CAP_MONTHS,
+    OTHER_FAMILY,
+    REASON_FAMILIES,
     RECENCY_SCALE_BITS,
     TREND_BASE_DAYS,
     WINDOWS,
@@ -62,8 +64,11 @@ _COLUMNS = (
     "unit",
     "type",
     "when undefined",
-    "sentence for officers",
+    "reason family",
+    "constraint",
+    "sentence for analysts",
 )
+_DIRECTION = {1: "increasing", -1: "decreasing", 0: "none"}
 
 
 def _window(feature: Feature) -> str:
@@ -94,6 +99,8 @@ def _row(feature: Feature) -> str:
         feature.unit,
         feature.dtype,
         _missing(feature),
+        f"`{feature.reason}`",
+        _DIRECTION[feature.monotone],
         feature.template,
     )
     return "| " + " | ".join(cells) + " |"
@@ -115,7 +122,7 @@ def catalogue_markdown() -> str:
         "<!-- Generated from features/catalogue.py by "
         "`python -m features.catalogue_doc > docs/features.md`; do not edit by hand. -->",
         "",
-        f"The model's inputs: {default} features by default, {len(CATALOGUE)} with both policy switches "
+        f"The model's inputs: {default} features by default, {len(CATALOGUE)} with every policy switch "
         "on. Each is declared once in `features/catalogue.py`; the engine, the reference "
         "implementation, the explanations and this page read that declaration.",
         "",
@@ -139,13 +146,38 @@ def catalogue_markdown() -> str:
         "table), witness, incident and order records, postcodes and area classifications.",
         f"- **V100**: `{V100_FEATURE}` is the Met's V100 score, shown beside every model score.",
         "",
-        "## Policy switches (configs/default.yaml, section features; both off by default)",
+        "## Policy switches (configs/default.yaml, section features; all off by default)",
         "",
         "- `use_age`: adds `age` and `age_at_first_offence`. Age is a protected characteristic "
         "(Equality Act 2010); the equality report states the setting.",
         "- `use_victimisation`: adds the `victim_count_*` features (times recorded as the victim of "
         "a crime). Off by default: a victim's own reports raising their score could deter reporting, "
         "and DPA 2018 Part 3 keeps victims and suspects as distinct categories.",
+        "- `use_police_activity`: adds the `stop_count_*` and `intelligence_count_*` features. Off by "
+        "default: they record where the police looked, not what the person is alleged to have done "
+        "(the README gives the measurement behind the default).",
+        "",
+        "## Reason families and constraints",
+        "",
+        "An officer reads reasons by family, not by feature: a family's contribution is the sum of "
+        "its features' SHAP values, so the families still add up exactly to the score, and the "
+        "family's sentence states the person's facts in plain words (`models/reasons.py`). Every "
+        "feature belongs to exactly one family.",
+        "",
+        "With `model.monotone_constraints` on (the default) LightGBM is trained with each feature's "
+        "constraint: *increasing* where more alleged offending, harm, arrests, charges or convictions "
+        "cannot honestly mean lower risk, *decreasing* where more time since the last offence cannot "
+        "mean higher risk. A count of zero is then the lowest value such a feature can take, so it "
+        "can never raise a score.",
+        "",
+        "| family | heading an officer reads | police activity | features |",
+        "|---|---|---|---|",
+        *(
+            f"| `{fam.key}` | {fam.title} | {'yes' if fam.police_activity else 'no'} | "
+            f"{sum(1 for f in CATALOGUE if f.reason == fam.key)} |"
+            for fam in REASON_FAMILIES
+            if fam.key != OTHER_FAMILY
+        ),
         "",
         "## Aggregations",
         "",

@@ -29,7 +29,58 @@ Aggregation = Literal[
     "age",
     "age_at_first",
 ]
-Policy = Literal["use_age", "use_victimisation"]
+Policy = Literal["use_age", "use_victimisation", "use_police_activity"]
+Monotone = Literal[-1, 0, 1]
+"""A feature's declared direction: 1 (more of it can never lower the score), -1 (never raise it), 0 (free)."""
+
+
+@dataclass(frozen=True)
+class ReasonFamily:
+    """A group of features that mean one thing to an officer: the unit of an officer's reasons.
+
+    Parameters
+    ----------
+    key
+        Name used in frames and config.
+    title
+        Heading an officer reads.
+    police_activity
+        Whether its records describe what the police did (stop and search, intelligence
+        gathering) rather than what the person is alleged to have done.
+    """
+
+    key: str
+    title: str
+    police_activity: bool = False
+
+
+#: Every reason family, in the order an officer's page lists families of equal weight.
+REASON_FAMILIES: tuple[ReasonFamily, ...] = (
+    ReasonFamily("harm", "Harm of the offences alleged"),
+    ReasonFamily("violence", "Violent, sexual and weapon offences"),
+    ReasonFamily("domestic", "Domestic abuse and victims"),
+    ReasonFamily("frequency", "How often and how recently"),
+    ReasonFamily("escalation", "Change in the last 3 months"),
+    ReasonFamily("other_offending", "Other kinds of offence"),
+    ReasonFamily("justice", "Arrests, charges and convictions"),
+    ReasonFamily("intelligence", "Intelligence reports", police_activity=True),
+    ReasonFamily("stop_search", "Stop and search", police_activity=True),
+    ReasonFamily("victimisation", "Recorded as a victim"),
+    ReasonFamily("age", "Age"),
+    ReasonFamily("other", "Other inputs"),
+)
+FAMILY_KEYS: tuple[str, ...] = tuple(f.key for f in REASON_FAMILIES)
+OTHER_FAMILY = "other"
+"""The family of a column that is not in the catalogue (a force's own matrix)."""
+
+
+def reason_family(key: str) -> ReasonFamily:
+    """The reason family ``key``."""
+    for family in REASON_FAMILIES:
+        if family.key == key:
+            return family
+    raise KeyError(key)
+
 
 #: Finite look-back windows in days, nested; ``None`` (all recorded history) comes last.
 WINDOWS: tuple[int | None, ...] = (30, 90, 365, 1095, None)
@@ -129,6 +180,13 @@ class Feature:
         Heading the docs list it under.
     policy
         Setting of :class:`features.build.FeatureSettings` that must be on for it to exist.
+    reason
+        Key of its :data:`REASON_FAMILIES` entry: officers read reasons by family.
+    monotone
+        Declared direction (:data:`Monotone`), a LightGBM monotone constraint when
+        ``model.monotone_constraints`` is on: 1 where more alleged offending, harm, charges or
+        convictions cannot honestly mean lower risk, -1 where more time since the last offence
+        cannot mean higher risk.
     """
 
     name: str
@@ -141,6 +199,8 @@ class Feature:
     template: str
     family: str
     policy: Policy | None = None
+    reason: str = OTHER_FAMILY
+    monotone: Monotone = 0
 
     def sentence(self, value: float) -> str:
         """The template filled with ``value`` (whole numbers without decimals, others to 2 places,

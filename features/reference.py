@@ -141,7 +141,7 @@ def reference_features_at(
     person = _Person(known, cohort, as_of)
     births = persons.set_index("person_id")["birth_date"]
     out = {"person_id": pd.Series(cohort, dtype="str"), "as_of": pd.Series(as_of, index=range(len(cohort)))}
-    for f in active_features(settings.use_age, settings.use_victimisation):
+    for f in active_features(**settings.policies()):
         values = _value(f, person, births, settings.harm_half_life_days)
         out[f.name] = values.to_numpy().astype(f.dtype)
     return pd.DataFrame(out).astype({"as_of": "datetime64[ns]"})

@@ -12,7 +12,7 @@ per month
     timestamp, so MLflow plots them as series.
 
 The calibrator is stored as JSON (``calibrator/calibrator.json``): the method, the kind of
-score it reads, and its isotonic thresholds or Platt slope and intercept, written with Python's
+score it reads, and its isotonic steps, Platt slope and intercept or beta coefficients, written with Python's
 shortest exact float repr. It is readable by an auditor, needs no unpickling of stored code, and
 reloads to a :class:`models.calibrate.Calibrator` whose ``transform`` is identical.
 
@@ -225,47 +225,73 @@ def _headline_model(metrics: pd.DataFrame, model_name: str | None) -> str:
     return lightgbm[0]
 
 
+CALIBRATOR_FORMATS = ("harmrank.calibrator/2", "harmrank.calibrator/3")
+
+
 def calibrator_to_dict(calibrator: Calibrator) -> dict[str, object]:
-    """A fitted calibrator as JSON-ready data (exact: floats are written by their repr)."""
+    """A fitted calibrator as JSON-ready data (exact: floats are written by their repr).
+
+    ``isotonic`` and ``sigmoid`` keep format ``harmrank.calibrator/2``, which older harmrank reads;
+    the methods added since (``isotonic_interp``, ``beta``) are ``harmrank.calibrator/3``:
+    isotonic_interp adds the steps' mean scores (``centres``) to the isotonic block, beta writes
+    its three coefficients (a, b, c) and their covariance.
+    """
+    new = calibrator.method in ("isotonic_interp", "beta")
     state: dict[str, object] = {
-        "format": "harmrank.calibrator/2",
+        "format": CALIBRATOR_FORMATS[1] if new else CALIBRATOR_FORMATS[0],
         "method": calibrator.method,
         "scores_are": calibrator.scores_are,
         "n": int(calibrator.n_),
         "base_rate": float(calibrator.base_rate_),
     }
-    if calibrator.method == "isotonic":
-        state["isotonic"] = {
+    if calibrator.method in ("isotonic", "isotonic_interp"):
+        steps: dict[str, object] = {
             "min_step_rows": int(calibrator.min_step_rows),
             "edges": calibrator.band_edges_.tolist(),
             "n": calibrator.band_n_.tolist(),
             "positives": calibrator.band_positives_.tolist(),
         }
-    else:
+        if calibrator.method == "isotonic_interp":
+            steps["centres"] = calibrator.band_centres_.tolist()
+        state["isotonic"] = steps
+    elif calibrator.method == "sigmoid":
         state["sigmoid"] = {
             "slope": float(calibrator.slope_),
             "intercept": float(calibrator.intercept_),
+            "covariance": calibrator.band_cov_.tolist(),
+        }
+    else:
+        state["beta"] = {
+            "coefficients": calibrator.coef_.tolist(),
             "covariance": calibrator.band_cov_.tolist(),
         }
     return state
 
 
 def calibrator_from_dict(state: Mapping[str, Any]) -> Calibrator:
-    """The calibrator that :func:`calibrator_to_dict` wrote."""
-    if state.get("format") != "harmrank.calibrator/2":
+    """The calibrator that :func:`calibrator_to_dict` wrote (either format)."""
+    if state.get("format") not in CALIBRATOR_FORMATS:
         raise PipelineError(f"unknown calibrator format {state.get('format')!r}; log the model again")
     calibrator = Calibrator(state["method"], state["scores_are"])
     calibrator.n_, calibrator.base_rate_ = int(state["n"]), float(state["base_rate"])
-    if calibrator.method == "isotonic":
+    if calibrator.method in ("isotonic", "isotonic_interp"):
         steps = state["isotonic"]
         calibrator.min_step_rows = int(steps["min_step_rows"])
         calibrator.band_edges_ = np.asarray(steps["edges"], dtype="float64")
         calibrator.band_n_ = np.asarray(steps["n"], dtype="int64")
         calibrator.band_positives_ = np.asarray(steps["positives"], dtype="int64")
-    else:
+        if "centres" in steps:
+            calibrator.band_centres_ = np.asarray(steps["centres"], dtype="float64")
+    elif calibrator.method == "sigmoid":
         sigmoid = state["sigmoid"]
         calibrator.slope_, calibrator.intercept_ = float(sigmoid["slope"]), float(sigmoid["intercept"])
         calibrator.band_cov_ = np.asarray(sigmoid["covariance"], dtype="float64")
+    elif calibrator.method == "beta":
+        beta = state["beta"]
+        calibrator.coef_ = np.asarray(beta["coefficients"], dtype="float64")
+        calibrator.band_cov_ = np.asarray(beta["covariance"], dtype="float64")
+    else:
+        raise PipelineError(f"unknown calibration method {calibrator.method!r} in a stored calibrator")
     return calibrator
 
 

@@ -22,8 +22,11 @@ class BacktestSettings(BaseModel):
     objectives: list[Literal["binary", "lambdarank"]] = Field(
         ["binary", "lambdarank"], min_length=1, description="LightGBM objectives that compete."
     )
-    calibration: Literal["isotonic", "sigmoid"] = Field(
-        "isotonic", description="Calibration fitted on months after training."
+    calibration: Literal["auto", "isotonic", "isotonic_interp", "sigmoid", "beta"] = Field(
+        "auto",
+        description="Calibration fitted on months after training: a method of models.calibrate, or auto "
+        "(every method is compared in the backtest and the rule of models.backtest.CALIBRATION_RULE "
+        "chooses among those that give the top of the list distinct probabilities).",
     )
     search: list[dict[str, float | int]] = Field(
         [],

@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from features.catalogue import by_name
+
 LIGHTGBM_GROUP_CAP = 10_000
 
 
@@ -53,6 +55,17 @@ class ModelSettings(BaseModel):
     )
     query_group_size: int = Field(
         5000, ge=2, le=LIGHTGBM_GROUP_CAP, description="lambdarank: rows per group."
+    )
+    monotone_constraints: bool = Field(
+        True,
+        description="Train with each catalogue feature's declared direction (features.catalogue): more "
+        "alleged offending, harm, charges or convictions never lowers the score, more time since the "
+        "last offence never raises it. Columns outside the catalogue are free.",
+    )
+    monotone_method: Literal["basic", "intermediate", "advanced"] = Field(
+        "intermediate",
+        description="LightGBM's monotone_constraints_method: how strictly splits are restricted "
+        "(basic is the most restrictive, advanced the least).",
     )
 
     @field_validator("relevance_bands")
@@ -100,6 +113,17 @@ def _inputs(X: pd.DataFrame) -> pd.DataFrame:
     return X.apply(lambda col: col if isinstance(col.dtype, pd.CategoricalDtype) else col.astype("float64"))
 
 
+def monotone_directions(columns: list[str]) -> list[int]:
+    """Each column's declared direction in the feature catalogue (1, -1 or 0); 0 for other columns."""
+    out = []
+    for name in columns:
+        try:
+            out.append(int(by_name(name).monotone))
+        except KeyError:
+            out.append(0)
+    return out
+
+
 def _array(values: np.ndarray | pd.Series | None) -> np.ndarray | None:
     return None if values is None else np.asarray(values)
 
@@ -119,7 +143,7 @@ class LightGBMRanker:
         self.settings = settings
         self.seed = seed
 
-    def _params(self) -> dict[str, object]:
+    def _params(self, columns: list[str] | None = None) -> dict[str, object]:
         s = self.settings
         params: dict[str, object] = {
             "objective": s.objective,
@@ -134,6 +158,13 @@ class LightGBMRanker:
             "force_row_wise": True,
             "verbosity": -1,
         }
+        if s.monotone_constraints and columns is not None:
+            directions = monotone_directions(columns)
+            if any(directions):
+                params |= {
+                    "monotone_constraints": directions,
+                    "monotone_constraints_method": s.monotone_method,
+                }
         if s.objective == "lambdarank":
             params |= {
                 "metric": "ndcg",
@@ -203,7 +234,7 @@ class LightGBMRanker:
             valid_sets = [self._dataset(vx, np.asarray(vy), _array(vh), _array(va), reference=train)]
             callbacks = [lgb.early_stopping(self.settings.early_stopping_rounds, verbose=False)]
         self.booster_ = lgb.train(
-            self._params(),
+            self._params(self.feature_names_),
             train,
             num_boost_round=self.settings.n_estimators,
             valid_sets=valid_sets,

@@ -38,6 +38,20 @@ class OutputSettings(BaseModel):
     score_decimals: int = Field(
         6, ge=1, le=12, description="Scores are rounded to this many decimals before ranking and writing."
     )
+    marking: str = Field(
+        "OFFICIAL-SENSITIVE",
+        min_length=1,
+        max_length=80,
+        pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$",
+        description="Protective marking of the officer report: shown at the top of every page, and "
+        "at the top and bottom of every printed page (one line, no control characters).",
+    )
+    rank_intervals: int = Field(
+        0,
+        ge=0,
+        description="Person-bootstrap resamples for the listed people's 95% rank intervals (rank_lo, "
+        "rank_hi; 0: off). Each refits the model once (13-37 s on the demo world), so off by default.",
+    )
 
 
 class ScoringSettings(BaseModel):

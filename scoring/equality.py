@@ -22,6 +22,7 @@ from fairness.proxies import ProxyResult, proxy_audit
 from features.errors import PipelineError
 from features.records.schema import Records
 from models.backtest import PROBABILITY, BacktestResult
+from models.reasons import police_activity_share
 from scoring.config import RunConfig
 from scoring.io import write_json, write_text
 from scoring.reports.equality import render_equality_report
@@ -63,7 +64,7 @@ def _birth(records: Records) -> pd.DataFrame | None:
 
 def policy(config: RunConfig) -> dict[str, bool]:
     """The policy switches an equality reviewer must see."""
-    return {"use_age": config.features.use_age, "use_victimisation": config.features.use_victimisation}
+    return config.features.policies()
 
 
 def equality_audit(
@@ -162,7 +163,32 @@ def audit_document(equality: Equality) -> dict[str, object]:
     }
 
 
-def write_equality(equality: Equality, as_of: str, directory: Path) -> None:
+def police_activity_by_group(
+    families: pd.DataFrame, protected: pd.DataFrame | None, min_cell: int
+) -> pd.DataFrame | None:
+    """Per characteristic and group of the listed people, the mean share of their reasons that came
+    from police-activity families; None when no police-activity feature was a model input.
+
+    ``families`` are the listed people's family reasons (:func:`models.reasons.family_reasons`).
+    A group of fewer than ``min_cell`` listed people is suppressed.
+    """
+    if families.empty or not families["police_activity"].any() or protected is None:
+        return None
+    share = police_activity_share(families)
+    people = pd.DataFrame({"person_id": share.index.astype(str), "share": share.to_numpy()})
+    table = protected.astype({"person_id": "str"}).merge(people, on="person_id", how="right")
+    rows = []
+    for column in [c for c in protected.columns if c != "person_id"]:
+        groups = table[column].astype("str").where(table[column].notna(), "not recorded")
+        for group, shares in table["share"].groupby(groups, sort=True):
+            small = len(shares) < min_cell
+            rows.append((column, group, len(shares), float("nan") if small else float(shares.mean()), small))
+    return pd.DataFrame(rows, columns=["characteristic", "group", "listed", "share", "suppressed"])
+
+
+def write_equality(
+    equality: Equality, as_of: str, directory: Path, police_activity: pd.DataFrame | None = None
+) -> None:
     """Write audit.json and equality.html into ``directory``."""
     write_json(audit_document(equality), directory / "audit.json")
     page = render_equality_report(
@@ -174,6 +200,7 @@ def write_equality(equality: Equality, as_of: str, directory: Path) -> None:
         label_bias=None,
         policy=equality.policy,
         notes=equality.notes,
+        police_activity=police_activity,
     )
     write_text(page, directory / "equality.html")
 

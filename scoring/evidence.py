@@ -45,6 +45,7 @@ import pandas as pd
 
 from features.catalogue import active_features, by_name
 from features.catalogue_types import SUSPECT, TREND_BASE_DAYS, Feature, category_slug
+from models.reasons import family_of, officer_facing
 
 #: The record columns an officer sees for each event, in both tables.
 RECORD_COLUMNS = [
@@ -286,3 +287,90 @@ def history(
         kind="mergesort",
     )
     return _typed(known, HISTORY_COLUMNS)
+
+
+FAMILY_EVIDENCE_COLUMNS = [
+    "person_id",
+    "family",
+    "order",
+    *RECORD_COLUMNS,
+    "features",
+    "families",
+    "events_total",
+]
+
+
+def family_evidence(
+    reasons: pd.DataFrame,
+    families: pd.DataFrame,
+    events: pd.DataFrame,
+    offences: pd.DataFrame,
+    as_of: pd.Timestamp,
+    n_families: int = 3,
+    max_per_family: int = 25,
+) -> pd.DataFrame:
+    """The records behind each person's top reason families, each record once per family.
+
+    Parameters
+    ----------
+    reasons
+        The feature-level reasons (:attr:`scoring.explain.Explanation.reasons`).
+    families
+        The family reasons (:func:`models.reasons.family_reasons`); the top ``n_families``
+        officer-facing families of each person (:func:`models.reasons.officer_facing`) are backed.
+    events, offences, as_of
+        As for :func:`evidence`: a record backs a family when it backs one of the family's features
+        with an effect, by the same rules.
+    max_per_family
+        At most this many records per family, newest first (``events_total`` has the full count).
+
+    Returns
+    -------
+    DataFrame, one row per (person_id, family, event): person_id, family, order (int64, the
+    family's place among the person's top reasons, 1 first), the record columns, features (the
+    family's features the record backs, ``;``-joined), families (every top family of the person the
+    record backs, in their order, ``;``-joined) and events_total (int64). People in the order of
+    ``families``, then by order, then newest first.
+    """
+    people = pd.Index(pd.unique(families["person_id"].astype("str")), dtype="str")
+    top = families.loc[officer_facing(families)].copy()
+    top["rank"] = top.groupby("person_id", sort=False).cumcount() + 1
+    top = top.loc[top["rank"] <= n_families, ["person_id", "family", "rank"]]
+    member = top.assign(feature=top["family"].map(_family_members(reasons)))
+    member = member.explode("feature").dropna(subset=["feature"])
+    feature_rows = reasons.merge(member, on=["person_id", "feature"], how="inner")
+    feature_rows = feature_rows.loc[feature_rows["direction"] != "no effect"]
+    if feature_rows.empty:
+        return pd.DataFrame(columns=FAMILY_EVIDENCE_COLUMNS)
+    # order 1 for every backed feature: evidence() then backs them all, uncapped
+    backed = evidence(feature_rows.assign(order=1), events, offences, as_of, 1, max_per_reason=10**9)
+    backed = backed.merge(
+        feature_rows[["person_id", "feature", "family", "rank"]], on=["person_id", "feature"]
+    )
+    keys = ["person_id", "family", "event_id"]
+    features = backed.groupby(keys, sort=False)["feature"].agg(";".join).rename("features")
+    rows = backed.drop_duplicates(keys).merge(features.reset_index(), on=keys)
+    by_event = rows.sort_values("rank", kind="mergesort").groupby(["person_id", "event_id"], sort=False)
+    rows = rows.merge(
+        by_event["family"].agg(";".join).rename("families").reset_index(), on=["person_id", "event_id"]
+    )
+    rows["events_total"] = rows.groupby(["person_id", "family"], sort=False)["event_id"].transform("size")
+    rows["person_pos"] = people.get_indexer(rows["person_id"])
+    rows = rows.sort_values(
+        ["person_pos", "rank", "occurred_date", "recorded_date", "event_id"],
+        ascending=[True, True, False, False, True],
+        kind="mergesort",
+    )
+    rows = rows.loc[rows.groupby(["person_id", "family"], sort=False).cumcount() < max_per_family]
+    rows = rows.drop(columns="order").rename(columns={"rank": "order"})
+    rows = rows.astype({"order": "int64", "events_total": "int64"})
+    types = {"family": "str", "features": "str", "families": "str"}
+    return _typed(rows.astype(types), FAMILY_EVIDENCE_COLUMNS)
+
+
+def _family_members(reasons: pd.DataFrame) -> dict[str, list[str]]:
+    """Each reason family's features among the reasons' features."""
+    out: dict[str, list[str]] = {}
+    for name in pd.unique(reasons["feature"].astype("str")):
+        out.setdefault(family_of(name), []).append(name)
+    return out

@@ -1,11 +1,10 @@
 """Why each listed person is on the list: SHAP contributions turned into sentences an officer can read.
 
 The contributions are exact TreeSHAP values on the model's raw margin (log-odds for the binary
-objective, the ranking score for lambdarank), computed by LightGBM itself
-(``Booster.predict(pred_contrib=True)``, via :func:`models.importance.contributions`) with the
-ranker's ``best_iteration_`` trees. ``shap.TreeExplainer`` gives the same numbers (the tests check
-they agree to 1e-9) but always uses every tree, so LightGBM's own routine is the one used here.
-For every person ``base_value + sum(contributions) == raw margin``.
+objective, the ranking score for lambdarank), computed by the shap package's ``TreeExplainer`` on
+the ranker's ``best_iteration_`` trees (:func:`models.importance.tree_shap`). LightGBM's own
+``Booster.predict(pred_contrib=True)`` gives the same numbers (the tests hold them equal to 1e-9).
+For every person ``base_value + sum(contributions) == raw margin``; the run stops if not.
 
 Only the listed people are explained: TreeSHAP costs about 2 ms per person for a 300-tree model,
 so explaining a whole cohort would take minutes and is not needed (global importance uses a
@@ -14,8 +13,9 @@ sample, :mod:`models.importance`). :func:`explain` refuses more than ``max_peopl
 Each contribution becomes a sentence from the feature catalogue's template filled with the
 person's value, followed by its direction in words: ``"...: raises the score"``,
 ``"...: lowers the score"``, or ``"...: no effect on the score"`` for a feature the model gave
-exactly zero (such rows rank last). The evidence behind the top reasons is in
-:mod:`scoring.evidence`.
+exactly zero (such rows rank last). These feature-level sentences are the analyst's view; an officer reads the
+contributions summed by reason family (:mod:`models.reasons`), and the evidence behind the top families is
+in :mod:`scoring.evidence`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import pandas as pd
 from features.catalogue import Feature, by_name
 from features.errors import PipelineError
 from models.backtest import FittedModel
-from models.importance import contributions
+from models.importance import tree_shap
 from models.train import LightGBMRanker
 
 REASON_COLUMNS = ["person_id", "order", "feature", "value", "contribution", "direction", "sentence"]
@@ -123,7 +123,7 @@ def explain(
         raise ValueError("no person to explain; pass the listed people's feature rows")
     ids = _person_index(person_ids, len(X))
     margin = ranker.margin(X)  # also checks the columns against the training columns
-    contribs = contributions(ranker.booster_, X, ranker.best_iteration_).set_axis(ids, axis=0)
+    contribs = tree_shap(ranker.booster_, X, ranker.best_iteration_).set_axis(ids, axis=0)
     base_value = float(contribs["base_value"].iloc[0])
     contribs = contribs.drop(columns="base_value")
     gap = np.abs(base_value + contribs.sum(axis=1).to_numpy() - margin)

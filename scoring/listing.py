@@ -12,16 +12,16 @@ from pathlib import Path
 
 import pandas as pd
 
+from models.reasons import family_reasons, top_family_reasons
 from scoring.changes import find_previous_runs, left_list, list_status, load_lists, rank_history
 from scoring.config import RunConfig
-from scoring.evidence import evidence, history
-from scoring.explain import explain, top_reasons
+from scoring.evidence import family_evidence, history
+from scoring.explain import explain
 from scoring.pipeline import RunResult
 from scoring.review import decisions, review_summary
 from scoring.review_log import LogCheck, verify
 
 N_REASONS = 3
-NAN = float("nan")
 
 
 @dataclass
@@ -31,14 +31,32 @@ class Listing:
     listed: pd.DataFrame
     left: pd.DataFrame
     reasons: pd.DataFrame
+    families: pd.DataFrame
     evidence: pd.DataFrame
     history: pd.DataFrame
     rank_history: pd.DataFrame
     reviews: pd.DataFrame
-    review_summary: dict[str, float]
-    reviewed_run: str | None  # the earlier run the review summary is about
+    review_summary: dict[str, float]  # this list's review progress (scoring.review.review_summary)
+    previous_review: dict[str, object] | None  # the previous list's: its run (as-of date) and the same keys
     base_value: float
     log_check: LogCheck  # the review log's integrity when the list was written
+
+
+def review_progress(
+    people: list[str], as_of: str, previous: pd.DataFrame | None, previous_run: str | None, log: Path
+) -> tuple[dict[str, float], dict[str, object] | None]:
+    """Review progress of this list and of the previous one, from the review log.
+
+    Each list is counted over its own people and its own run: this list's ``people`` against
+    decisions recorded for ``as_of`` (none yet when a list is first written; some when a run is
+    written again), the previous list (person_id column) against ``previous_run``. Returns this
+    list's :func:`scoring.review.review_summary` and the previous list's with its ``run`` added
+    (None without a previous list).
+    """
+    summary = review_summary(people, as_of, log)
+    if previous is None or previous_run is None:
+        return summary, None
+    return summary, {"run": previous_run, **review_summary(previous["person_id"], previous_run, log)}
 
 
 def build_listing(result: RunResult, config: RunConfig) -> Listing:
@@ -47,29 +65,34 @@ def build_listing(result: RunResult, config: RunConfig) -> Listing:
     people = top["person_id"].astype("str").tolist()
     rows = result.current.set_index("person_id").loc[people, result.features]
     explained = explain(result.model, rows, people)
-    listed = top.merge(top_reasons(explained.reasons, N_REASONS), on="person_id", how="left")
+    families = family_reasons(
+        explained.contributions, rows.set_axis(explained.contributions.index), result.as_of
+    )
+    listed = top.merge(top_family_reasons(families, N_REASONS), on="person_id", how="left")
     earlier_runs = find_previous_runs(config.runs_dir, result.as_of.date())
     lists = load_lists(earlier_runs)
     previous = lists[lists["as_of"] == lists["as_of"].max()] if len(lists) else None
     listed = list_status(listed, previous, lists if len(lists) else None)
     log = Path(config.scoring.review_log)
     log_check = verify(log)
-    reviewed_run = earlier_runs[0][0].isoformat() if earlier_runs else None
-    if previous is not None and reviewed_run is not None:
-        summary = review_summary(previous["person_id"], reviewed_run, log)
-    else:  # no earlier list: nothing could have been reviewed yet
-        summary = {"listed": 0, "reviewed": 0, "share_reviewed": NAN, "no_action": 0, "override_rate": NAN}
+    previous_run = earlier_runs[0][0].isoformat() if earlier_runs and previous is not None else None
+    summary, previous_review = review_progress(
+        people, result.as_of.date().isoformat(), previous, previous_run, log
+    )
     events, offences = result.records.events, result.records.offences
     return Listing(
         listed=listed,
         left=left_list(listed, previous),
         reasons=explained.reasons,
-        evidence=evidence(explained.reasons, events, offences, result.as_of, n_reasons=N_REASONS),
+        families=families,
+        evidence=family_evidence(
+            explained.reasons, families, events, offences, result.as_of, n_families=N_REASONS
+        ),
         history=history(events, offences, people, result.as_of, result.features),
         rank_history=rank_history(lists, people),
         reviews=decisions(log, people),
         review_summary=summary,
-        reviewed_run=reviewed_run,
+        previous_review=previous_review,
         base_value=explained.base_value,
         log_check=log_check,
     )

@@ -12,7 +12,7 @@ from fairness.audit import POOLED
 from models.importance import shap_importance
 from scoring.backtesting import metrics_document
 from scoring.config import RunConfig
-from scoring.equality import write_equality
+from scoring.equality import police_activity_by_group, write_equality
 from scoring.io import atomic_directory, sha256, write_csv, write_json, write_table
 from scoring.listing import Listing, build_listing
 from scoring.pipeline import RunResult
@@ -48,7 +48,8 @@ LIST_COLUMNS = [
 
 STATUSES = ("new", "returned", "stayed")
 
-#: The published list: the scores, the top reasons and the change since last month.
+#: The published list: the scores, the top reasons, the change since last month and the 95% rank
+#: interval from the person bootstrap (rank_lo, rank_hi: <NA> when output.rank_intervals is 0).
 PUBLISHED_COLUMNS = [
     *LIST_COLUMNS,
     "reason_1",
@@ -57,6 +58,8 @@ PUBLISHED_COLUMNS = [
     "status",
     "previous_rank",
     "rank_change",
+    "rank_lo",
+    "rank_hi",
 ]
 
 BASELINE_NAMES = {"v100": "V100 list", "rfg": "RFG matrix", "logistic": "Logistic (OGRS-like)"}
@@ -136,6 +139,7 @@ def write_run(result: RunResult, config: RunConfig, data_dir: Path) -> tuple[Pat
         write_csv(top, staging / "top100.csv", float_format=f"%.{decimals}f")
         write_table(top.reset_index(drop=True), staging / "top100.parquet")
         write_table(listing.reasons, staging / "reasons.parquet")
+        write_table(listing.families, staging / "reason_families.parquet")
         write_table(listing.evidence, staging / "evidence.parquet")
         render_officer_report(
             staging / "report",
@@ -143,12 +147,16 @@ def write_run(result: RunResult, config: RunConfig, data_dir: Path) -> tuple[Pat
             listed=listing.listed,
             left=listing.left,
             reasons=listing.reasons,
+            families=listing.families,
             evidence=listing.evidence,
             history=listing.history,
             rank_history=listing.rank_history,
             reviews=listing.reviews,
             review_summary=listing.review_summary,
+            previous_review=listing.previous_review,
             review_log={"ok": listing.log_check.ok, "text": listing.log_check.summary(where=False)},
+            marking=config.output.marking,
+            rank_by=config.scoring.rank_by,
             base_value=listing.base_value,
             notes=result.notes,
         )
@@ -171,7 +179,10 @@ def write_run(result: RunResult, config: RunConfig, data_dir: Path) -> tuple[Pat
             )
             (staging / "model.html").write_text(page, encoding="utf-8")
         if result.equality is not None:
-            write_equality(result.equality, result.as_of.date().isoformat(), staging)
+            shares = police_activity_by_group(
+                listing.families, result.records.protected, config.fairness.min_cell
+            )
+            write_equality(result.equality, result.as_of.date().isoformat(), staging, shares)
         head = listing.log_check.head_record()
         write_json(manifest(result, config, data_dir, head), staging / "manifest.json")
     return target, listing

@@ -21,10 +21,11 @@ from features.catalogue import V100_FEATURE
 from features.errors import PipelineError
 from features.labels import build_labels, horizon_end
 from features.records.schema import Records, ValidationReport
-from models.backtest import BacktestResult, FittedModel, backtest, fit_model
+from models.backtest import BacktestResult, FittedModel, backtest, fit_model, resolve_calibration
 from models.baselines import history_baselines
 from models.calibrate import Calibrator
 from models.expected_harm import HarmGivenOutcome
+from models.rank_intervals import add_rank_intervals, rank_intervals
 from models.ranking import rank_order, v100_rank
 from models.splits import Split, temporal_splits
 from models.train import LightGBMRanker
@@ -284,11 +285,13 @@ def run_monthly(
                 names,
                 chosen,
                 config.seed,
-                calibration=config.backtest.calibration,
+                calibration=resolve_calibration(config.backtest.calibration, result_backtest),
                 expected_harm=expected_harm,
             )
     with reporter.stage("Scoring the cohort"):
         ranked = _score(current, fitted, names, config)
+    trained = champion is None
+    ranked = _rank_intervals(ranked, current, matrix, split, fitted, names, config, notes, trained, reporter)
     training: dict[str, object] = {
         "model_source": "champion" if champion else "trained",
         "champion_version": champion[2] if champion else None,
@@ -300,6 +303,7 @@ def run_monthly(
         "rows": len(rows),
         "positives": int(matrix.iloc[rows]["label"].sum()),
         "best_iteration": int(fitted.ranker.best_iteration_),
+        "calibration": fitted.calibrator.method,
         "features": names,
         "cohort_size": len(current),
     }
@@ -341,3 +345,35 @@ def _score(current: pd.DataFrame, fitted: FittedModel, names: list[str], config:
     rounded = ["probability", "probability_lo", "probability_hi", "model_score"]
     ranked[rounded] = ranked[rounded].round(decimals)
     return ranked
+
+
+def _rank_intervals(
+    ranked: pd.DataFrame,
+    current: pd.DataFrame,
+    matrix: pd.DataFrame,
+    split: Split,
+    fitted: FittedModel,
+    names: list[str],
+    config: RunConfig,
+    notes: list[str],
+    trained: bool,
+    reporter: Reporter,
+) -> pd.DataFrame:
+    """``ranked`` with the listed people's bootstrap rank intervals (output.rank_intervals resamples;
+    <NA> when off, for a champion, whose training rows are not at hand, or when ranking by expected harm)."""
+    n = config.output.rank_intervals
+    if not n or not trained or config.scoring.rank_by != "probability":
+        if n:
+            notes.append(
+                "no rank intervals: they refit a model trained in this run (not the registry's champion) "
+                "and ranked by probability"
+            )
+        return add_rank_intervals(ranked, None)
+    train = matrix.iloc[split.indices(matrix["as_of"])["train"]]
+    cohort = current.set_index("person_id").loc[ranked["person_id"], names]  # the cohort in list order
+    with reporter.stage(f"Rank intervals: {n} person-bootstrap refits of the model", total=n) as advance:
+        intervals = rank_intervals(
+            train, names, cohort, fitted.ranker.settings, fitted.ranker.best_iteration_,
+            k=config.output.k, n_resamples=n, seed=config.seed, progress=lambda _: advance(),
+        )  # fmt: skip
+    return add_rank_intervals(ranked, intervals)

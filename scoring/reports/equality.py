@@ -63,6 +63,14 @@ POLICY = {
         "Records as a victim or witness could raise a person's score.",
         "Records as a victim or witness did not raise anyone's score.",
     ),
+    "use_police_activity": (
+        "Stop-and-search and intelligence records in the score",
+        "Stop-and-search and intelligence counts were model inputs: records of where the police looked, "
+        "not of the person's own alleged offending, could raise a score (their share of each group's "
+        "scores is below).",
+        "Stop-and-search and intelligence records were not model inputs: where the police looked did "
+        "not raise anyone's score.",
+    ),
 }
 
 
@@ -76,6 +84,7 @@ def render_equality_report(
     label_bias: dict[str, pd.DataFrame] | None,
     policy: dict[str, bool],
     notes: list[str],
+    police_activity: pd.DataFrame | None = None,
 ) -> str:
     """The equality report as one self-contained HTML page (deterministic bytes).
 
@@ -94,6 +103,11 @@ def render_equality_report(
         The policy switches, such as ``{"use_age": False, "use_victimisation": False}``.
     notes
         Notes from the run, shown in the summary.
+    police_activity
+        By characteristic and group of this run's listed people: characteristic, group, listed
+        (people), share (mean share of a listed person's absolute family contributions that comes
+        from police-activity families, NaN when suppressed), suppressed (bool). None when
+        police-activity records are not model inputs.
 
     Raises
     ------
@@ -125,6 +139,7 @@ def render_equality_report(
         "n_flagged": len(flagged),
         "facts": _facts(audit, proxies, policy),
         "policy": _policy(policy),
+        "police_activity": _police_activity(police_activity),
         "notes": [str(n) for n in [*notes, *audit.notes]],
         "limit": view.limit,
         "level": view.level,
@@ -303,6 +318,21 @@ def _policy(policy: dict[str, bool]) -> dict[str, Any]:
     if "use_age" not in policy:
         sentences.insert(0, "The configuration did not say whether age was a model input.")
     return {"rows": rows, "sentences": sentences}
+
+
+def _police_activity(table: pd.DataFrame | None) -> list[dict[str, str]] | None:
+    """The police-activity shares by group as display rows (suppressed cells as a dash)."""
+    if table is None:
+        return None
+    return [
+        {
+            "characteristic": str(r.characteristic),
+            "group": str(r.group),
+            "listed": str(int(r.listed)) if not r.suppressed else "fewer than the minimum",
+            "share": "–" if r.suppressed else f"{100 * float(r.share):.0f}%",
+        }
+        for r in table.itertuples(index=False)
+    ]
 
 
 def _proxies(proxies: Any | None) -> dict[str, Any] | None:

@@ -19,7 +19,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from features.catalogue import by_name
-from models.backtest import PROBABILITY, BacktestResult
+from models.backtest import CALIBRATION_RULE, PROBABILITY, BacktestResult
 from models.evaluate import POOLED
 from models.splits import split_table
 from scoring.reports.charts.model import Curve, Series, interval_chart, line_chart, reliability_diagram
@@ -180,16 +180,77 @@ def pooled_section(result: BacktestResult, models: Models) -> dict[str, object]:
     return {"by_k": by_k, "overall": overall, "charts": charts}
 
 
-def calibration_section(result: BacktestResult, models: Models) -> dict[str, object]:
-    """The reliability diagram, the calibration figures of each candidate and the chosen model's bins."""
+def _bins_table(reliability: pd.DataFrame, caption: str) -> Table:
+    return Table(
+        ["bin", "rows", "mean predicted", "observed rate", "95% interval"],
+        [
+            [
+                Cell(str(int(r.bin) + 1)),
+                Cell(f"{int(r.n):,}"),
+                Cell(fmt("precision", r.mean_predicted, 2)),
+                Cell(fmt("precision", r.observed_rate, 2)),
+                Cell(span("precision", r.lo, r.hi, 2)),
+            ]
+            for r in reliability.itertuples(index=False)
+        ],
+        caption,
+    )
+
+
+def listed_range(result: BacktestResult, model: str, k: int) -> tuple[float, float] | None:
+    """Lowest and highest calibrated probability among each test month's top ``k`` by ``model``'s
+    score: where the listed people sat in the backtest."""
+    column = f"{model}{PROBABILITY}"
+    frame = result.predictions
+    if column not in frame.columns or model not in frame.columns:
+        return None
+    group = "fold" if "fold" in frame.columns else "as_of"
+    ordered = frame.sort_values([group, model], ascending=[True, False], kind="mergesort")
+    top = ordered.groupby(group, sort=False).head(k)[column]
+    return (float(top.min()), float(top.max())) if len(top) else None
+
+
+def comparison_table(result: BacktestResult, models: Models) -> Table | None:
+    """Every calibration method tried, per candidate (chosen candidate first), on the pooled test months."""
+    table = result.calibration_comparison
+    if table.empty:
+        return None
+    rows, strong = [], []
+    for m in [c for c in models.candidates if c in set(table["candidate"])]:
+        for r in table[table["candidate"] == m].itertuples(index=False):
+            rows.append(
+                [
+                    Cell(models.label(m), numeric=False),
+                    Cell(str(r.method) + (" (used)" if r.chosen else ""), numeric=False),
+                    Cell(fmt("ece", r.ece)),
+                    Cell(fmt("ece", r.ece_top)),
+                    Cell(fmt("brier", r.brier)),
+                    Cell(fmt("brier", r.brier_top)),
+                    Cell(f"{int(r.distinct_top):,} of {int(r.n_top):,}", (f"{int(r.tied_top):,} tied",)),
+                    Cell(f"{r.slope:.2f}"),
+                    Cell("met" if r.meets_targets else "missed", numeric=False),
+                ]
+            )
+            strong.append(bool(r.chosen) and m == models.chosen)
+    headers = [
+        *("model", "calibration", "ECE", "ECE top 1%", "Brier", "Brier top 1%"),
+        *("distinct probabilities in top 1%", "slope", "targets"),
+    ]
+    return Table(headers, rows, "calibration methods, pooled test months", strong)
+
+
+def calibration_section(result: BacktestResult, models: Models, k: int) -> dict[str, object]:
+    """The reliability diagram, the calibration figures of each candidate, the comparison of
+    calibration methods and the chosen model's bins (overall and within the top 1%)."""
     names = [m for m in models.ranked if m in result.calibration]
-    headers = ["model", "rows", "base rate", "mean predicted", *CALIBRATION_FIGURES]
+    headers = ["model", "calibration", "rows", "base rate", "mean predicted", *CALIBRATION_FIGURES]
     rows = []
     for m in names:
         r = result.calibration[m]
         rows.append(
             [
                 Cell(models.label(m), numeric=False),
+                Cell(result.calibration_choice.get(m, "–"), numeric=False),
                 Cell(f"{r.n:,}"),
                 Cell(fmt("precision", r.base_rate, 2)),
                 Cell(fmt("precision", r.mean_predicted, 2)),
@@ -204,43 +265,51 @@ def calibration_section(result: BacktestResult, models: Models) -> dict[str, obj
         headers, rows, "calibrated probability, pooled test months", [m == models.chosen for m in names]
     )
 
-    def column(m: str, c: str) -> tuple[float, ...]:
-        return tuple(float(v) for v in result.calibration[m].reliability[c])
+    def column(table: pd.DataFrame, c: str) -> tuple[float, ...]:
+        return tuple(float(v) for v in table[c])
 
-    curves = [
-        Curve(
-            models.label(m),
-            column(m, "mean_predicted"),
-            column(m, "observed_rate"),
-            column(m, "lo"),
-            column(m, "hi"),
-            style=models.style(m),
-        )
-        for m in names
-    ]
+    def curve(name: str, table: pd.DataFrame, style: int, dashed: bool = False) -> Curve:
+        cols = ("mean_predicted", "observed_rate", "lo", "hi")
+        predicted, observed, lo, hi = (column(table, c) for c in cols)
+        return Curve(name, predicted, observed, lo, hi, style=style, dashed=dashed)
+
+    curves = [curve(models.label(m), result.calibration[m].reliability, models.style(m)) for m in names]
+    chosen = result.calibration.get(models.chosen)
+    top = chosen.reliability_top if chosen is not None else None
+    if top is not None and len(top):
+        curves.append(curve(f"{models.chosen}: top 1% of scores", top, models.style(models.chosen) + 4, True))
+    listed = listed_range(result, models.chosen, k)
     diagram = (
-        Markup(reliability_diagram(curves, title="Reliability: predicted against observed"))
+        Markup(
+            reliability_diagram(
+                curves,
+                title="Reliability: predicted against observed",
+                shade=listed,
+                shade_label=f"top {k}",
+            )
+        )
         if curves
         else None
     )
-    bins = None
-    if models.chosen in result.calibration:
-        rel = result.calibration[models.chosen].reliability
-        bins = Table(
-            ["bin", "rows", "mean predicted", "observed rate", "95% interval"],
-            [
-                [
-                    Cell(str(int(r.bin) + 1)),
-                    Cell(f"{int(r.n):,}"),
-                    Cell(fmt("precision", r.mean_predicted, 2)),
-                    Cell(fmt("precision", r.observed_rate, 2)),
-                    Cell(span("precision", r.lo, r.hi, 2)),
-                ]
-                for r in rel.itertuples(index=False)
-            ],
-            f"{models.chosen}: reliability by bin of predicted probability",
+    bins = top_bins = None
+    if chosen is not None:
+        bins = _bins_table(
+            chosen.reliability, f"{models.chosen}: reliability by bin of predicted probability"
         )
-    return {"figures": figures, "diagram": diagram, "bins": bins}
+        if top is not None and len(top):
+            caption = f"{models.chosen}: reliability within each test month's top 1% by score"
+            caption += f" ({chosen.n_top:,} rows)"
+            top_bins = _bins_table(top, caption)
+    return {
+        "figures": figures,
+        "diagram": diagram,
+        "bins": bins,
+        "top_bins": top_bins,
+        "comparison": comparison_table(result, models),
+        "rule": CALIBRATION_RULE,
+        "setting": result.calibration_setting,
+        "listed": None if listed is None else span("precision", *listed, 1),
+    }
 
 
 def selection_section(result: BacktestResult, models: Models) -> dict[str, object]:
@@ -359,7 +428,7 @@ def render_model_report(
         "splits": split_section(result),
         "monthly": monthly_section(result, models, k),
         "pooled": pooled_section(result, models),
-        "calibration": calibration_section(result, models),
+        "calibration": calibration_section(result, models, k),
         "selection": selection_section(result, models),
         "importance": importance_section(importance),
         "notes": list(dict.fromkeys([*notes, *sorted({s.note for s in result.splits if s.note})])),

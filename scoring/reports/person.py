@@ -17,13 +17,17 @@ import pandas as pd
 from markupsafe import Markup
 
 from features.catalogue import by_name
+from features.catalogue_types import reason_family
 from features.records.schema import EVENT_TYPES
+from models.reasons import FAMILY_COLUMNS, family_of, officer_facing
 from scoring.reports.charts import officer as charts
 
-TOP_REASONS = 10
-"""Reasons shown before the collapsible rest, and bars in the waterfall before "other features"."""
+TOP_REASONS = 3
+"""Reason families an officer reads first (the list's three reasons); the others follow in a table."""
 EVIDENCE_ROWS = 25
-"""Records shown per reason in the evidence trail."""
+"""Records shown per reason family in the evidence trail."""
+KEY_EVIDENCE_ROWS = 3
+"""Records per family that the brief prints (the rest print only with the full record)."""
 HISTORY_ROWS = 40
 """Most recent records shown in the history table before the collapsible rest."""
 EVENT_WORDS = {
@@ -71,7 +75,14 @@ def band(lo: object, hi: object) -> str:
 
 
 def days(value: object) -> str:
-    """CCHI days with thousands separators and at most two decimals (``1,460``, ``0.25``)."""
+    """CCHI days rounded to whole days, thousands separated (``1,460``); missing as a dash."""
+    if missing(value):
+        return DASH
+    return f"{round(float(value)):,}"  # type: ignore[arg-type]
+
+
+def number(value: object) -> str:
+    """A feature value for analysts: thousands separated, at most two decimals (``1,460``, ``0.25``)."""
     if missing(value):
         return DASH
     text = f"{float(value):,.2f}".rstrip("0").rstrip(".")  # type: ignore[arg-type]
@@ -134,32 +145,66 @@ def _records(frame: pd.DataFrame) -> list[dict[str, str]]:
     ]
 
 
-def reasons_section(reasons: pd.DataFrame, base_value: float) -> dict[str, object]:
-    """All reasons (top ones first), the waterfall chart and the sum they add up to."""
-    reasons = reasons.sort_values(["order", "feature"], kind="mergesort")
+def _feature_rows(reasons: pd.DataFrame) -> list[dict[str, str]]:
+    """The analyst's table: every feature, its value and its contribution, largest first."""
+    ordered = reasons.sort_values(["order", "feature"], kind="mergesort")
+    return [
+        {
+            "order": str(int(r.order)),
+            "feature": text(r.feature),
+            "family": family_of(text(r.feature)),
+            "value": number(r.value),
+            "contribution": charts.signed(float(r.contribution)),
+            "direction": text(r.direction),
+        }
+        for r in ordered.itertuples(index=False)
+    ]
+
+
+def reasons_section(
+    reasons: pd.DataFrame, families: pd.DataFrame | None, base_value: float
+) -> dict[str, object]:
+    """The reason families (top ones first), their waterfall, and the analyst's feature table.
+
+    ``families`` are :func:`models.reasons.family_reasons` rows of one person; without them (an
+    older caller) the families are formed here from ``reasons`` with the catalogue's declarations.
+    """
+    if families is None or families.empty:
+        families = _families_from(reasons)
+    families = families.sort_values("order", kind="mergesort")
+    facing = officer_facing(families)
     rows = [
         {
             "order": int(r.order),
+            "family": text(r.family),
+            "title": text(r.title),
             "sentence": text(r.sentence),
-            "feature": text(r.feature),
-            "value": days(r.value),
             "contribution": charts.signed(float(r.contribution)),
             "direction": text(r.direction),
             "effect": text(r.direction).replace(" ", "-"),
+            "police": bool(r.police_activity),
         }
-        for r in reasons.itertuples(index=False)
+        for r, ok in zip(families.itertuples(index=False), facing, strict=True)
+        if ok
     ]
-    top = reasons.head(TOP_REASONS)
-    steps = [charts.Step(text(r.sentence), float(r.contribution)) for r in top.itertuples(index=False)]
-    rest = reasons.iloc[TOP_REASONS:]
-    if len(rest):
-        label = f"The other {len(rest)} features together"
-        steps.append(charts.Step(label, float(rest["contribution"].sum()), other=True))
+    hidden = families.loc[~facing]
+    steps = [
+        charts.Step(text(r.title), float(r.contribution))
+        for r in families.loc[facing].itertuples(index=False)
+    ]
+    if len(hidden) and float(hidden["contribution"].abs().sum()) > 0:
+        steps.append(
+            charts.Step("Absences and inputs with no effect", float(hidden["contribution"].sum()), other=True)
+        )
     raw = float(base_value)
     for s in steps:  # the same order of additions as the chart's, so the two agree to the last digit
         raw += s.value
     chart = charts.waterfall_chart(
-        steps, float(base_value), title="How the reasons move the score", axis_label=AXIS_LABEL
+        steps,
+        float(base_value),
+        title="How each family of reasons moves the score",
+        axis_label=AXIS_LABEL,
+        label_width=260.0,
     )
     return {
         "top": rows[:TOP_REASONS],
@@ -167,34 +212,70 @@ def reasons_section(reasons: pd.DataFrame, base_value: float) -> dict[str, objec
         "chart": Markup(chart),
         "base": f"{float(base_value):.3f}",
         "raw": f"{raw:.3f}",
-        "count": len(rows),
+        "count": len(reasons),
+        "families": len(families),
+        "features": _feature_rows(reasons),
     }
 
 
+def _families_from(reasons: pd.DataFrame) -> pd.DataFrame:
+    """Family rows built from feature-level reasons alone (sentences from the features' own)."""
+    if reasons.empty:
+        return pd.DataFrame(columns=FAMILY_COLUMNS)
+    frame = reasons.assign(family=[family_of(str(f)) for f in reasons["feature"]])
+    sums = frame.groupby("family", sort=False)["contribution"].sum()
+    first = frame.sort_values("order", kind="mergesort").groupby("family", sort=False)["sentence"].first()
+    out = pd.DataFrame({"family": sums.index, "contribution": sums.to_numpy()})
+    out["title"] = [reason_family(f).title for f in out["family"]]
+    out["sentence"] = [str(first[f]).rsplit(": ", 1)[0] for f in out["family"]]
+    out["direction"] = [
+        "raises" if c > 0 else ("lowers" if c < 0 else "no effect") for c in out["contribution"]
+    ]
+    out["absent"] = False
+    out["police_activity"] = [reason_family(f).police_activity for f in out["family"]]
+    out = out.sort_values("contribution", key=lambda c: -c.abs(), kind="mergesort").reset_index(drop=True)
+    out["order"] = range(1, len(out) + 1)
+    return out
+
+
 def evidence_section(
-    reasons: pd.DataFrame, evidence: pd.DataFrame | None, shown: int = 3
+    families: list[dict[str, object]], evidence: pd.DataFrame | None
 ) -> list[dict[str, object]]:
-    """The records behind each top reason: every reason that has evidence, and at least the top ``shown``."""
-    ordered = reasons.sort_values(["order", "feature"], kind="mergesort")
-    groups = {} if evidence is None else dict(tuple(evidence.groupby("order", sort=True)))
-    last = max([shown, *(int(o) for o in groups)])
+    """The records behind each top family, newest first; a record backing several families is
+    listed once, under the first, and marked with every family it backs."""
+    orders = {str(f["family"]): int(f["order"]) for f in families}  # type: ignore[call-overload]
+    groups = {} if evidence is None or evidence.empty else dict(tuple(evidence.groupby("family", sort=False)))
+    seen: set[str] = set()
     out = []
-    for r in ordered[ordered["order"] <= last].itertuples(index=False):
-        rows = groups.get(r.order)
+    for f in families:
+        key = str(f["family"])
+        rows = groups.get(key)
+        total = 0 if rows is None else int(rows["events_total"].max())
+        records: list[dict[str, str]] = []
+        repeated = 0
         if rows is not None:
             rows = rows.sort_values(
                 ["occurred_date", "recorded_date", "event_id"], ascending=[False, False, True]
             )
-        total = 0 if rows is None else len(rows)
-        if rows is not None and "events_total" in rows.columns:  # the count before the explainer's cap
-            total = max(total, int(rows["events_total"].max()))
+            fresh = ~rows["event_id"].astype(str).isin(seen)
+            repeated = int((~fresh).sum())
+            kept = rows.loc[fresh].head(EVIDENCE_ROWS)
+            seen.update(kept["event_id"].astype(str))
+            also = [
+                ", ".join(str(orders[x]) for x in str(fs).split(";") if x != key and x in orders)
+                for fs in kept["families"]
+            ]
+            records = [dict(r, also=a) for r, a in zip(_records(kept), also, strict=True)]
         out.append(
             {
-                "order": int(r.order),
-                "sentence": text(r.sentence),
-                "records": [] if rows is None else _records(rows.head(EVIDENCE_ROWS)),
+                "order": f["order"],
+                "title": f["title"],
+                "sentence": f["sentence"],
+                "records": records,
                 "total": total,
-                "shown": 0 if rows is None else min(len(rows), EVIDENCE_ROWS),
+                "shown": len(records),
+                "repeated": repeated,
+                "key_rows": KEY_EVIDENCE_ROWS,
             }
         )
     return out
@@ -289,10 +370,12 @@ def person_context(
     past_ranks: pd.DataFrame | None,
     reviews: pd.DataFrame | None,
     base_value: float,
+    families: pd.DataFrame | None = None,
 ) -> dict[str, object]:
     """Everything ``officer_person.html`` shows for one listed person (``row``: their line of ``listed``)."""
     person_id = str(row["person_id"])
     status, change = status_words(str(row["status"]), row["rank_change"], row["previous_rank"])
+    reasons_part = reasons_section(reasons, families, base_value)
     return {
         "person_id": person_id,
         "rank": int(row["rank"]),
@@ -302,8 +385,8 @@ def person_context(
         "v100_rank": DASH if missing(row["v100_rank"]) else str(int(row["v100_rank"])),
         "status": status,
         "change": change,
-        "reasons": reasons_section(reasons, base_value),
-        "evidence": evidence_section(reasons, evidence),
+        "reasons": reasons_part,
+        "evidence": evidence_section(reasons_part["top"], evidence),  # type: ignore[arg-type]
         "history": history_section(history, as_of),
         "ranks": rank_section(past_ranks, as_of, int(row["rank"])),
         "reviews": review_rows(reviews),

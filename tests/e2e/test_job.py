@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from scoring.cli import app, main
 from scoring.outputs import PUBLISHED_COLUMNS
-from tests.browser import browser  # noqa: F401
+from tests.browser import Page, browser  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[2]
 AS_OF = "2026-11-01"
@@ -370,3 +370,70 @@ def test_promote_refused_by_the_gate_says_how_a_breach_can_be_accepted(monkeypat
     words = " ".join(result.output.split())
     assert "Version 3: refused" in words and "recall@100 for age_band=35-49" in words
     assert "accepted breach (fairness.gate.accepted, with the reason; docs/equality-audit.md)" in words
+
+
+def printed_pages(page: Page) -> int:
+    """Pages of Chromium's print-to-PDF of the open page (A4, the page's own @page margins)."""
+    import base64
+    import re
+
+    pdf = page.driver.execute_cdp_cmd(
+        "Page.printToPDF", {"paperWidth": 8.27, "paperHeight": 11.69, "preferCSSPageSize": True}
+    )
+    return len(re.findall(rb"/Type\s*/Page[^s]", base64.b64decode(pdf["data"])))
+
+
+def test_officer_reads_plain_reasons_that_never_run_backwards_and_prints_a_brief(
+    baseline: Path,
+    browser,  # noqa: F811
+) -> None:
+    import re
+
+    import numpy as np
+
+    from features.catalogue import by_name
+    from features.catalogue_types import NEVER_DAYS, OFFENCE_FREE_CAP_MONTHS
+
+    top = pd.read_parquet(baseline / "top100.parquet")
+    families = pd.read_parquet(baseline / "reason_families.parquet")
+    reasons = pd.read_parquet(baseline / "reasons.parquet")
+    # the three reasons come from three different families, and no reason says that zero of
+    # something (or an absence) raised the score
+    for row in top.itertuples(index=False):
+        texts = [t for t in (row.reason_1, row.reason_2, row.reason_3) if t]
+        mine = families[families["person_id"] == row.person_id]
+        used = mine[[any(t.startswith(s) for t in texts) for s in mine["sentence"]]]
+        assert len(texts) == 3 and used["family"].nunique() == len(texts), row.person_id
+        for text in texts:
+            if text.endswith("raises the score"):
+                assert not re.match(r"(No |Not |Named as suspect in 0 |0 )", text), text
+    # no feature with a declared direction gives a reason against it: at its floor (no such
+    # record; never offended) it cannot raise the score
+    # (the floor of a count or harm is 0; trends can be negative, so 0 is not theirs)
+    feature = reasons["feature"].map(by_name)
+    counts = feature.map(lambda f: f.monotone == 1 and not f.aggregation.startswith("trend"))
+    floor = (counts & (reasons["value"] == 0)) | (
+        (reasons["feature"] == "days_since_last_offence") & (reasons["value"] == NEVER_DAYS)
+    )
+    floor |= (reasons["feature"] == "offence_free_months") & (reasons["value"] == OFFENCE_FREE_CAP_MONTHS)
+    assert floor.sum() > 1000
+    assert (reasons.loc[floor, "contribution"] <= 1e-9).all()
+    # every CCHI figure an officer reads is a whole number
+    first = top.iloc[0]["person_id"]
+    page_path = next((baseline / "report" / "people").glob(f"{first}*.html"))
+    person = browser.open(page_path)
+    assert person.errors == []
+    assert not re.search(r"\d\.\d+ (CCHI )?days", person.text)
+    assert not re.search(
+        r"\d\.\d+ CCHI", " ".join(top[["reason_1", "reason_2", "reason_3"]].to_numpy().ravel())
+    )
+    harm_cells = person.driver.find_elements("css selector", "table.evidence td:nth-child(5)")
+    assert harm_cells and all(re.fullmatch(r"[\d,]+|–", c.text) for c in harm_cells)
+    # the brief prints on at most 2 pages, the index on at most 5
+    assert printed_pages(person) <= 2
+    index = browser.open(baseline / "report" / "index.html")
+    assert printed_pages(index) <= 5
+    # probabilities tell people apart, or the page says why they cannot
+    distinct = top["probability"].nunique()
+    assert distinct > 1 or "cannot be told apart" in index.text
+    assert np.isfinite(top["probability"]).all()

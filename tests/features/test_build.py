@@ -14,6 +14,8 @@ from features.catalogue_types import recency_weights
 
 AS_OF = pd.Timestamp("2025-01-01")
 
+ALL_SWITCHES = FeatureSettings(use_age=True, use_victimisation=True, use_police_activity=True)
+
 
 def day(offset: int) -> str:
     """The date ``offset`` days from the as-of date (negative: before)."""
@@ -97,7 +99,12 @@ def test_second_person_and_declared_types(events: pd.DataFrame, persons: pd.Data
 def test_victim_and_age_only_under_policy_switches(events: pd.DataFrame, persons: pd.DataFrame) -> None:
     off = features_at(events, persons, AS_OF, FeatureSettings())
     assert not {"age", "age_at_first_offence", "victim_count_30d"} & set(off.columns)
-    on = features_at(events, persons, AS_OF, FeatureSettings(use_age=True, use_victimisation=True))
+    on = features_at(
+        events,
+        persons,
+        AS_OF,
+        ALL_SWITCHES,
+    )
     a = on.set_index("person_id").loc["A"]
     assert a["victim_count_30d"] == 1 and a["victim_count_all"] == 1
     assert a["age"] == (AS_OF - pd.Timestamp("2000-01-01")).days / 365.25

@@ -16,6 +16,8 @@ from features.catalogue import CATALOGUE, V100_FEATURE, active_features, by_name
 from features.catalogue_doc import AGGREGATIONS, catalogue_markdown
 from features.catalogue_types import (
     CATEGORIES,
+    OTHER_FAMILY,
+    REASON_FAMILIES,
     SUSPECT,
     WINDOWS,
     Source,
@@ -28,12 +30,14 @@ from tests.features.conftest import WORLD_DATES
 
 REPO = Path(__file__).resolve().parents[2]
 
+ALL_SWITCHES = FeatureSettings(use_age=True, use_victimisation=True, use_police_activity=True)
+
 
 def test_names_are_unique_and_plain() -> None:
     names = [f.name for f in CATALOGUE]
     assert len(names) == len(set(names))
     assert all(re.fullmatch(r"[a-z0-9_]+", n) for n in names)
-    assert model_feature_names(FeatureSettings(use_age=True, use_victimisation=True)) == names
+    assert model_feature_names(ALL_SWITCHES) == names
 
 
 def test_every_declaration_is_complete() -> None:
@@ -61,8 +65,15 @@ def test_policy_switches_add_exactly_their_features() -> None:
     default = {f.name for f in active_features()}
     age = {f.name for f in active_features(use_age=True)} - default
     victim = {f.name for f in active_features(use_victimisation=True)} - default
+    police = {f.name for f in active_features(use_police_activity=True)} - default
     assert age == {"age", "age_at_first_offence"}
     assert victim == {f"victim_count_{window_suffix(w)}" for w in WINDOWS}
+    assert police == {
+        f"{kind}_count_{window_suffix(w)}" for kind in ("stop", "intelligence") for w in WINDOWS
+    }
+    assert not any(
+        f.source and {"stop_search", "intelligence"} & set(f.source.event_types) for f in active_features()
+    )
     assert all("crime_victim" not in (f.source.event_types if f.source else ()) for f in active_features())
 
 
@@ -111,10 +122,10 @@ def test_the_engine_refuses_a_source_it_cannot_compute() -> None:
 
 
 def test_matrix_follows_the_declarations(world_events: pd.DataFrame, world_records: Records) -> None:
-    settings = FeatureSettings(use_age=True, use_victimisation=True)
+    settings = ALL_SWITCHES
     matrix = build_matrix(world_events, world_records.persons, WORLD_DATES[-2:], settings)
     assert not matrix.empty
-    for f in active_features(use_age=True, use_victimisation=True):
+    for f in active_features(use_age=True, use_victimisation=True, use_police_activity=True):
         assert matrix[f.name].dtype == f.dtype, f.name
         declared_missing = isinstance(f.impute, float) and math.isnan(f.impute)
         assert declared_missing or matrix[f.name].notna().all(), f.name
@@ -128,3 +139,27 @@ def test_features_document_is_current() -> None:
     )
     for f in CATALOGUE:
         assert f"`{f.name}`" in catalogue_markdown()
+
+
+def test_every_feature_belongs_to_one_declared_reason_family() -> None:
+    keys = {f.key for f in REASON_FAMILIES}
+    assert len(keys) == len(REASON_FAMILIES)
+    assert all(f.reason in keys and f.reason != OTHER_FAMILY for f in CATALOGUE)
+    police = {f.reason for f in CATALOGUE if f.policy == "use_police_activity"}
+    assert police == {k.key for k in REASON_FAMILIES if k.police_activity} == {"intelligence", "stop_search"}
+    assert {f.reason for f in CATALOGUE if f.aggregation.startswith("harm")} == {"harm"}
+
+
+def test_monotone_constraints_follow_the_meaning_of_each_feature() -> None:
+    """More alleged offending, harm, arrests, charges or convictions: increasing; more time since the
+    last offence: decreasing; age and victimisation: free."""
+    for f in CATALOGUE:
+        if f.aggregation in ("count", "harm_sum", "harm_max", "harm_recency", "distinct_victims"):
+            expected = 0 if f.policy == "use_victimisation" else 1
+        elif f.aggregation in ("days_since_last", "offence_free_months"):
+            expected = -1
+        elif f.aggregation in ("days_since_first", "career_years", "age", "age_at_first"):
+            expected = 0
+        else:  # distinct_subgroups, copas_rate, trends
+            expected = 1
+        assert f.monotone == expected, f.name

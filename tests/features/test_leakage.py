@@ -16,7 +16,7 @@ from features.records.schema import EVENT_TYPES, Records
 from tests.features.conftest import WORLD_DATES
 
 AS_OF = pd.Timestamp("2025-01-01")
-ALL_ON = FeatureSettings(use_age=True, use_victimisation=True)
+ALL_ON = FeatureSettings(use_age=True, use_victimisation=True, use_police_activity=True)
 CODES = ["VSO02", "SHP01", "VSO06"]  # the offences fixture's
 COLUMNS = ["person_id", "event_type", "offence_code", "occurred_date", "recorded_date", "victim_id"]
 COLUMNS += ["domestic", "weapon"]
@@ -102,7 +102,7 @@ def test_moving_a_record_across_the_as_of_date_changes_exactly_what_it_feeds(
     before, after = unknown.loc[person], known.loc[person]
     for name in unknown.index.drop(person):
         pd.testing.assert_series_equal(unknown.loc[name], known.loc[name])
-    for feature in active_features(use_age=True, use_victimisation=True):
+    for feature in active_features(use_age=True, use_victimisation=True, use_police_activity=True):
         change = after[feature.name] - before[feature.name]
         if not affected(feature, event, ago):
             assert change == 0 or (np.isnan(before[feature.name]) and np.isnan(after[feature.name])), (

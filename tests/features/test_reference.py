@@ -16,6 +16,7 @@ SETTINGS = {
         FeatureSettings(
             use_age=True,
             use_victimisation=True,
+            use_police_activity=True,
             harm_half_life_days=90,
             cohort_lookback_days=400,
             cohort_event_types=["crime_suspect", "arrest"],
@@ -36,7 +37,7 @@ def test_engine_equals_reference(name: str, world_events: pd.DataFrame, world_re
 
 
 def test_panel_rows_equal_single_dates(world_events: pd.DataFrame, world_records: Records) -> None:
-    settings = FeatureSettings(use_age=True, use_victimisation=True)
+    settings = FeatureSettings(use_age=True, use_victimisation=True, use_police_activity=True)
     panel = build_matrix(world_events, world_records.persons, WORLD_DATES[::-1] + WORLD_DATES[:2], settings)
     singles = [features_at(world_events, world_records.persons, d, settings) for d in WORLD_DATES]
     pd.testing.assert_frame_equal(panel, pd.concat(singles, ignore_index=True), check_exact=True)

@@ -75,3 +75,19 @@ def test_zero_contributions_give_zero_shares() -> None:
     contribs = pd.DataFrame({"a": [0.0, 0.0], "b": [0.0, 0.0], "base_value": [1.0, 1.0]})
     table = importance_table(contribs)
     assert table["share"].tolist() == [0.0, 0.0] and table["feature"].tolist() == ["a", "b"]
+
+
+def test_shap_tree_explainer_equals_lightgbm_pred_contrib_on_the_best_trees(fitted) -> None:
+    """The list is explained with shap's TreeExplainer; it must give LightGBM's own numbers, on the
+    ranker's best_iteration_ trees only (an early-stopped booster holds more)."""
+    from models.importance import tree_shap
+
+    model, X = fitted
+    rows = X.head(200)
+    for iterations in (model.best_iteration_, 7):
+        by_shap = tree_shap(model.booster_, rows, iterations)
+        by_lightgbm = contributions(model.booster_, rows, iterations)
+        assert list(by_shap.columns) == list(by_lightgbm.columns)
+        np.testing.assert_allclose(by_shap.to_numpy(), by_lightgbm.to_numpy(), rtol=0, atol=1e-9)
+    margin7 = model.booster_.predict(rows.astype("float64"), raw_score=True, num_iteration=7)
+    np.testing.assert_allclose(tree_shap(model.booster_, rows, 7).sum(axis=1), margin7, rtol=0, atol=1e-9)

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
+from features.errors import PipelineError
 from models.calibrate import Calibrator
 from models.registry import (
     BLOCK_TAG,
@@ -295,3 +296,40 @@ def test_promote_says_when_a_later_run_was_interrupted(store, model, report) -> 
     ]
     named = promote(own, version)  # promoting that version deliberately is allowed
     assert named.promoted and named.version == version
+
+
+@pytest.mark.parametrize("method", ["isotonic", "isotonic_interp", "sigmoid", "beta"])
+@pytest.mark.parametrize("kind", ["margin", "probability"])
+def test_every_calibrator_round_trips_exactly(method: str, kind: str) -> None:
+    rng = np.random.default_rng(6)
+    margin = rng.normal(-1, 1.5, 2000)
+    y = (rng.random(2000) < expit(1.2 * margin)).astype(int)
+    scores = margin if kind == "margin" else expit(margin)
+    fitted = Calibrator(method, scores_are=kind, min_step_rows=30).fit(scores, y)  # type: ignore[arg-type]
+    state = calibrator_to_dict(fitted)
+    again = calibrator_from_dict(json.loads(json.dumps(state)))
+    assert calibrator_to_dict(again) == state
+    assert state["format"] == (
+        "harmrank.calibrator/2" if method in ("isotonic", "sigmoid") else "harmrank.calibrator/3"
+    )
+    probe = np.concatenate([scores, scores + 0.013]) if kind == "margin" else np.clip(scores * 1.01, 0, 1)
+    np.testing.assert_array_equal(again.transform(probe), fitted.transform(probe))
+    np.testing.assert_array_equal(again.band(probe), fitted.band(probe))
+
+
+def test_a_calibrator_stored_in_format_2_still_reads() -> None:
+    stored = {  # as harmrank wrote it before beta calibration
+        "format": "harmrank.calibrator/2",
+        "method": "isotonic",
+        "scores_are": "margin",
+        "n": 100,
+        "base_rate": 0.3,
+        "isotonic": {"min_step_rows": 50, "edges": [-2.5, 0.25], "n": [50, 50], "positives": [5, 25]},
+    }
+    calibrator = calibrator_from_dict(stored)
+    np.testing.assert_array_equal(
+        calibrator.transform(np.array([-9.0, 0.0, 0.25, 4.0])), [0.1, 0.1, 0.5, 0.5]
+    )
+    assert calibrator_to_dict(calibrator) == stored
+    with pytest.raises(PipelineError, match="unknown calibrator format"):
+        calibrator_from_dict({**stored, "format": "harmrank.calibrator/1"})

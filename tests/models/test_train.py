@@ -84,3 +84,54 @@ def test_scoring_refuses_other_columns() -> None:
     model = LightGBMRanker(ModelSettings(n_estimators=5), seed=1).fit(X, y)
     with pytest.raises(ValueError, match="differ from training columns"):
         model.score(X[["count", "harm"]])
+
+
+def catalogue_panel(n: int = 4000, seed: int = 3) -> tuple[pd.DataFrame, np.ndarray]:
+    """Catalogue-named features (so their declared directions apply) with a non-monotone truth:
+    robberies lower the risk here, and more days since the last offence raise it."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(
+        {
+            "suspect_harm_365d": rng.exponential(200, n),
+            "suspect_robbery_count_all": rng.poisson(0.6, n).astype(float),
+            "days_since_last_offence": rng.integers(1, 1000, n).astype(float),
+            "noise": rng.random(n),
+        }
+    )
+    logit = -2 + 0.004 * X["suspect_harm_365d"] - 0.8 * X["suspect_robbery_count_all"]
+    logit += 0.002 * X["days_since_last_offence"]
+    return X, (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+
+
+def test_monotone_constraints_hold_even_against_the_data() -> None:
+    X, y = catalogue_panel()
+    settings = ModelSettings(n_estimators=60, min_child_samples=20, early_stopping_rounds=0)
+    constrained = LightGBMRanker(settings, seed=1).fit(X, y)
+    free = LightGBMRanker(settings.model_copy(update={"monotone_constraints": False}), seed=1).fit(X, y)
+    rows = X.head(300)
+
+    def change(model: LightGBMRanker, column: str, step: float) -> np.ndarray:
+        return model.margin(rows.assign(**{column: rows[column] + step})) - model.margin(rows)
+
+    assert (change(constrained, "suspect_robbery_count_all", 2) >= -1e-12).all()  # never lower
+    assert (change(constrained, "days_since_last_offence", 300) <= 1e-12).all()  # never higher
+    assert (change(free, "suspect_robbery_count_all", 2) < 0).any()  # the data alone would say so
+    assert (change(free, "days_since_last_offence", 300) > 0).any()
+    params = constrained.booster_.params
+    assert params["monotone_constraints"] == [1, 1, -1, 0]  # noise is not in the catalogue: free
+    assert "monotone_constraints" not in free.booster_.params
+
+
+def test_a_constrained_feature_at_its_floor_never_raises_a_score() -> None:
+    """With an increasing constraint, zero robberies is the lowest value: its SHAP value is never
+    positive, so no reason can say that zero of something raised the score."""
+    from models.importance import tree_shap
+
+    X, y = catalogue_panel()
+    model = LightGBMRanker(ModelSettings(n_estimators=60, min_child_samples=20), seed=1).fit(X, y)
+    shap = tree_shap(model.booster_, X.head(1000), model.best_iteration_)
+    at_floor = X.head(1000)["suspect_robbery_count_all"] == 0
+    assert at_floor.sum() > 100
+    assert (shap.loc[at_floor, "suspect_robbery_count_all"] <= 1e-12).all()
+    longest = X.head(1000)["days_since_last_offence"] >= X["days_since_last_offence"].max() - 1
+    assert (shap.loc[longest, "days_since_last_offence"] <= 1e-12).all()

@@ -190,7 +190,7 @@ def world():
     )
     sources = {name: name for name in made.records}
     records, _ = validate(dict(made.records), ValidationSettings(today=date(2026, 11, 23)), sources)
-    settings = FeatureSettings(use_age=True, use_victimisation=True)
+    settings = FeatureSettings(use_age=True, use_victimisation=True, use_police_activity=True)
     as_of = pd.Timestamp("2026-06-01")
     matrix = features_at(prepare_events(records.events, records.offences), records.persons, as_of, settings)
     return records, matrix, model_feature_names(settings), as_of
@@ -252,3 +252,45 @@ def test_evidence_reproduces_every_feature_value_of_the_engine(world) -> None:
         if f.aggregation != "age":
             np.testing.assert_array_equal(empty, np.full(len(empty), f.impute), err_msg=feature)
     assert out["feature"].nunique() >= 100 and "age" not in set(out["feature"])
+
+
+def test_family_evidence_lists_each_record_once_per_family_and_marks_the_families_it_backs(
+    events, offences
+) -> None:
+    from models.reasons import family_reasons
+    from scoring.evidence import FAMILY_EVIDENCE_COLUMNS, family_evidence
+
+    names = [VIOLENT, "suspect_harm_365d", "suspect_shoplifting_count_all", "domestic_count_365d"]
+    X = pd.DataFrame(
+        {
+            VIOLENT: [3.0],
+            "suspect_harm_365d": [3286.0],
+            "suspect_shoplifting_count_all": [1.0],
+            "domestic_count_365d": [1.0],
+        },
+        index=pd.Index(["P1"], name="person_id"),
+    )
+    C = pd.DataFrame([[0.5, 0.9, 0.2, 0.0]], index=X.index, columns=names)  # domestic: no effect
+    families = family_reasons(C, X, AS_OF)
+    assert families["family"].tolist()[:3] == ["harm", "violence", "other_offending"]
+    reasons = pd.DataFrame(
+        {
+            "person_id": "P1",
+            "feature": names,
+            "order": [2, 1, 3, 4],
+            "direction": ["raises", "raises", "raises", "no effect"],
+        }
+    )
+    out = family_evidence(reasons, families, events, offences, AS_OF, n_families=3)
+    assert list(out.columns) == FAMILY_EVIDENCE_COLUMNS
+    by_family = {f: g["event_id"].tolist() for f, g in out.groupby("family", sort=False)}
+    # harm in the last 365 days: the four offences with harm before the as-of date, newest first
+    assert by_family["harm"] == ["E0000", "E0002", "E0001", "E0004"]
+    assert by_family["violence"] == ["E0000", "E0001", "E0004"]
+    assert by_family["other_offending"] == ["E0002"]
+    assert "domestic" not in by_family  # no effect: no evidence
+    marks = out.drop_duplicates("event_id").set_index("event_id")["families"]
+    assert marks["E0000"] == "harm;violence" and marks["E0002"] == "harm;other_offending"
+    totals = out.groupby("family")["events_total"].first().to_dict()
+    assert totals == {"harm": 4, "violence": 3, "other_offending": 1}
+    assert set(out["order"]) == {1, 2, 3}

@@ -196,7 +196,10 @@ def interval_chart(
 
 @dataclass(frozen=True)
 class Curve:
-    """A reliability curve: mean predicted probability and observed rate (with interval) per bin."""
+    """A reliability curve: mean predicted probability and observed rate (with interval) per bin.
+
+    ``dashed`` draws its line dashed (such as the finer bins within the top of the scores).
+    """
 
     name: str
     predicted: tuple[float, ...]
@@ -204,24 +207,43 @@ class Curve:
     lo: tuple[float, ...]
     hi: tuple[float, ...]
     style: int = 0
+    dashed: bool = False
 
 
-def reliability_diagram(curves: Sequence[Curve], *, title: str, size: float = 360) -> str:
+def reliability_diagram(
+    curves: Sequence[Curve],
+    *,
+    title: str,
+    size: float = 360,
+    shade: tuple[float, float] | None = None,
+    shade_label: str = "",
+) -> str:
     """Observed rate against mean predicted probability per bin, with the diagonal of perfect calibration.
 
     Both axes run from 0 to the same round upper limit (at most 1) that holds every point and
-    interval, so that the diagonal stays at 45 degrees when the probabilities are small.
+    interval and the shaded range, so that the diagonal stays at 45 degrees when the
+    probabilities are small. ``shade`` is a range of predicted probability drawn as a grey band
+    (such as where the listed people sit), labelled ``shade_label``.
     """
     box = Box(64, 30, size, size)
-    as_series = [Series(c.name, c.observed, style=c.style) for c in curves]
+    as_series = [Series(c.name, c.observed, style=c.style, dashed=c.dashed) for c in curves]
     width = box.right + 24
     legend, legend_height = legend_rows(_entries(as_series), width, box.bottom + 40, lines=True)
     height = box.bottom + 40 + legend_height
-    top = max(
-        [v for c in curves for v in (*c.predicted, *c.observed, *c.hi) if math.isfinite(v)], default=1.0
-    )
+    shown = [v for c in curves for v in (*c.predicted, *c.observed, *c.hi) if math.isfinite(v)]
+    shown += [v for v in shade or () if math.isfinite(v)]
+    top = max(shown, default=1.0)
     ticks = [t for t in nice_ticks(0.0, min(max(top, 1e-3), 1.0)) if t <= 1.0 + 1e-12]
     body, lo, hi = _y_axis(box, ticks, True, "observed rate")
+    if shade is not None and all(math.isfinite(v) for v in shade):
+        x0, x1 = (_scale(v, lo, hi, box.left, box.width) for v in shade)
+        body.insert(
+            0,
+            f'<rect x="{num(x0)}" y="{num(box.top)}" width="{num(max(x1 - x0, 2.0))}" '
+            f'height="{num(box.height)}" fill="#EEEEEE"/>',
+        )
+        if shade_label:
+            body.append(text((x0 + x1) / 2, box.top + 14, shade_label, size=11))
     step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
     for t in ticks:
         x = _scale(t, lo, hi, box.left, box.width)
@@ -242,8 +264,9 @@ def reliability_diagram(curves: Sequence[Curve], *, title: str, size: float = 36
             body.append(_whisker(x, xy(0, b_lo)[1], xy(0, min(b_hi, hi))[1], c.style, cap=3))
         if len(points) > 1:
             path = " ".join(f"{num(a)},{num(b)}" for a, b in points)
+            dash = ' stroke-dasharray="5,3"' if c.dashed else ""
             body.append(
-                f'<polyline points="{path}" fill="none" stroke="{colour(c.style)}" stroke-width="1.5"/>'
+                f'<polyline points="{path}" fill="none" stroke="{colour(c.style)}" stroke-width="1.5"{dash}/>'
             )
         body += [marker(c.style, x, y, size=4) for x, y in points]
     body.append(title_text(box.left, title))

@@ -33,7 +33,7 @@ LOWERS = "#0072B2"
 OTHER = "#8C8C8C"
 HALO = ' stroke="#FFFFFF" stroke-width="3" paint-order="stroke"'
 """A white outline behind label text, so that lines under it do not cross the letters."""
-WIDTH = 960
+WIDTH = 640  # printed 100% wide on A4 (718 px), the smallest chart text (11) prints at 9.3 pt
 
 
 @dataclass(frozen=True)
@@ -73,29 +73,40 @@ def _x_axis(ticks: list[float], scale, top: float, bottom: float, label: str, mi
 
 
 def waterfall_chart(
-    steps: Sequence[Step], base: float, *, title: str, axis_label: str, width: float = WIDTH
+    steps: Sequence[Step],
+    base: float,
+    *,
+    title: str,
+    axis_label: str,
+    width: float = WIDTH,
+    label_width: float = 0.0,
 ) -> str:
     """From the base value, each contribution in turn, to the final raw score.
 
     Rows run top to bottom: the base value, one bar per step (starting where the previous one
     ended; raising bars in vermilion, lowering ones in blue, a grey bar for the remaining features)
-    and the final score. Each row has its label above the bar and its signed value at the right.
+    and the final score, with each row's signed value at the right. With ``label_width`` 0 each
+    row's label sits above its bar; otherwise labels take a column of that width at the left and
+    each row is one line (for short labels, such as the reason families).
     """
-    row, top, left, right = 38.0, 34.0, 16.0, width - 86.0
+    beside = label_width > 0
+    row, top, left, right = (21.0 if beside else 38.0), 34.0, 16.0, width - 86.0
+    bars_left = left + label_width
     totals = [base]
     for s in steps:
         totals.append(totals[-1] + s.value)
     final = totals[-1]
-    ticks = nice_ticks(min(totals), max(totals), count=6)
+    ticks = nice_ticks(min(totals), max(totals), count=5 if beside else 6)
     lo, hi = ticks[0], ticks[-1]
 
     def x(v: float) -> float:
-        return left + (v - lo) / (hi - lo) * (right - left)
+        return bars_left + (v - lo) / (hi - lo) * (right - bars_left)
 
     n_rows = len(steps) + 2
     bottom = top + row * n_rows
-    chars = int((width - 2 * left) / CHAR_WIDTH)
-    body = _x_axis(ticks, x, top, bottom, axis_label, (left + right) / 2)
+    chars = int(((label_width - 8) if beside else (width - 2 * left)) / CHAR_WIDTH)
+    label_dy, bar_dy, value_dy = (15.0, 4.0, 15.0) if beside else (13.0, 18.0, 29.0)
+    body = _x_axis(ticks, x, top, bottom, axis_label, (bars_left + right) / 2)
     body.append(
         f'<line x1="{num(x(base))}" y1="{num(top)}" x2="{num(x(base))}" y2="{num(bottom)}" '
         'stroke="#555555" stroke-width="1" stroke-dasharray="4,3"/>'
@@ -103,29 +114,35 @@ def waterfall_chart(
 
     def end_row(i: int, label: str, value: float) -> None:
         y = top + row * i
-        body.append(text(left, y + 13, label, anchor="start", extra=' font-weight="600"' + HALO))
-        body.append(marker(6, x(value), y + 25, size=5))
-        body.append(text(width - left, y + 29, f"{value:.3f}", anchor="end", extra=' font-weight="600"'))
+        shown = _clip(label, chars) if beside else label
+        body.append(text(left, y + label_dy, shown, anchor="start", extra=' font-weight="600"' + HALO))
+        body.append(marker(6, x(value), y + bar_dy + 7, size=5))
+        body.append(
+            text(width - left, y + value_dy, f"{value:.3f}", anchor="end", extra=' font-weight="600"')
+        )
 
-    end_row(0, "Start: the model's average (base value)", base)
+    start_label = "Start: the model's average" if beside else "Start: the model's average (base value)"
+    end_label = "End: this person's score" if beside else "End: the model's raw score for this person"
+    end_row(0, start_label, base)
     connectors, rows = [], []
     for i, (s, start) in enumerate(zip(steps, totals[:-1], strict=True), start=1):
         y, end = top + row * i, start + s.value
         a, b = sorted((x(start), x(end)))
         fill = OTHER if s.other or s.value == 0 else (RAISES if s.value > 0 else LOWERS)
         rows.append(f"<g><title>{escape(s.label)}: {escape(signed(s.value))}</title>")
-        rows.append(text(left, y + 13, _clip(s.label, chars), anchor="start", extra=HALO))
+        rows.append(text(left, y + label_dy, _clip(s.label, chars), anchor="start", extra=HALO))
         rows.append(
-            f'<rect x="{num(a)}" y="{num(y + 18)}" width="{num(max(b - a, 1.0))}" height="14" fill="{fill}"/>'
+            f'<rect x="{num(a)}" y="{num(y + bar_dy)}" width="{num(max(b - a, 1.0))}" '
+            f'height="14" fill="{fill}"/>'
         )
-        rows.append(text(width - left, y + 29, signed(s.value), anchor="end"))
+        rows.append(text(width - left, y + value_dy, signed(s.value), anchor="end"))
         rows.append("</g>")
         connectors.append(
-            f'<line x1="{num(x(end))}" y1="{num(y + 32)}" x2="{num(x(end))}" y2="{num(y + row + 18)}" '
-            'stroke="#333333" stroke-width="0.8"/>'
+            f'<line x1="{num(x(end))}" y1="{num(y + bar_dy + 14)}" x2="{num(x(end))}" '
+            f'y2="{num(y + row + bar_dy)}" stroke="#333333" stroke-width="0.8"/>'
         )
     body += connectors + rows
-    end_row(n_rows - 1, "End: the model's raw score for this person", final)
+    end_row(n_rows - 1, end_label, final)
     body.append(title_text(left, title))
     return svg(width, bottom + 44, title, body)
 

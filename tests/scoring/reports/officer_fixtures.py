@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from features.catalogue import by_name
+from models.reasons import family_reasons, top_family_reasons
 
 AS_OF = "2026-11-01"
 BASE_VALUE = -3.25
@@ -111,25 +112,37 @@ def history() -> pd.DataFrame:
     return frame
 
 
-def evidence(reason_frame: pd.DataFrame) -> pd.DataFrame:
-    """Records behind the top two reasons of each person; the capped reason has 30 records."""
+def families(reason_frame: pd.DataFrame) -> pd.DataFrame:
+    """The reason families of each person, from the 13 features' contributions and values."""
+    contribs = reason_frame.pivot(index="person_id", columns="feature", values="contribution")
+    values = reason_frame.pivot(index="person_id", columns="feature", values="value")
+    return family_reasons(contribs.loc[PEOPLE, FEATURES], values.loc[PEOPLE, FEATURES], pd.Timestamp(AS_OF))
+
+
+def evidence(family_frame: pd.DataFrame) -> pd.DataFrame:
+    """Records behind the top two families of each person; the capped family has 30 records, and
+    every person's first two records of family 2 also back family 1 (listed once, under family 1)."""
     rows = []
-    top = reason_frame[reason_frame["order"] <= 2]
-    for person, order, feature in zip(top["person_id"], top["order"], top["feature"], strict=True):
+    top = family_frame[family_frame["order"] <= 2]
+    for person, order, family in zip(top["person_id"], top["order"], top["family"], strict=True):
         count = CAPPED[2] if (person, order) == CAPPED[:2] else 2 + int(order)
-        for r in _event_rows(person, count, "2023-01-10", "crime_suspect", f"E{order}"):
-            rows.append((r[0], feature, int(order), *r[1:]))
-    frame = pd.DataFrame(rows, columns=["person_id", "feature", "order", *EVENT_COLUMNS[1:]])
+        prefix = f"E{order}" if order == 1 else "E1"  # family 2 repeats family 1's first records ...
+        for i, r in enumerate(_event_rows(person, count, "2023-01-10", "crime_suspect", prefix)):
+            if order == 2 and i >= 2:  # ... then has records of its own
+                r = (r[0], f"F{person}-{i:03d}", *r[2:-1], f"CRIME/{r[3].year}/F{person[1:]}{i:03d}")
+            rows.append((r[0], family, int(order), *r[1:], family))
+    frame = pd.DataFrame(rows, columns=["person_id", "family", "order", *EVENT_COLUMNS[1:], "features"])
     frame["harm_days"] = frame["harm_days"].astype(float)
+    both = frame.groupby(["person_id", "event_id"])["family"].transform(lambda f: ";".join(f))
+    frame["families"] = both
     frame["events_total"] = frame.groupby(["person_id", "order"])["event_id"].transform("size")
     return frame
 
 
 def listed(reason_frame: pd.DataFrame) -> pd.DataFrame:
     """The list: ranks 1..5 with probabilities, V100 scores, top three reasons and status."""
-    top3 = reason_frame[reason_frame["order"] <= 3].pivot(
-        index="person_id", columns="order", values="sentence"
-    )
+    top3 = top_family_reasons(families(reason_frame)).set_index("person_id")
+    top3.columns = [1, 2, 3]
     margin = BASE_VALUE + reason_frame.groupby("person_id")["contribution"].sum()
     frame = pd.DataFrame(
         {
@@ -188,16 +201,67 @@ def review_summary() -> dict[str, float]:
 def inputs() -> dict[str, object]:
     """Every keyword argument of ``render_officer_report`` except ``out_dir``."""
     reason_frame = reasons()
+    family_frame = families(reason_frame)
     return {
         "as_of": AS_OF,
         "listed": listed(reason_frame),
         "left": left(),
         "reasons": reason_frame,
-        "evidence": evidence(reason_frame),
+        "families": family_frame,
+        "evidence": evidence(family_frame),
         "history": history(),
         "rank_history": rank_history(),
         "reviews": reviews(),
         "review_summary": review_summary(),
         "base_value": BASE_VALUE,
         "notes": ["Synthetic world: no real person is described.", "Scores use the champion model."],
+    }
+
+
+def many(n: int = 100, intervals: bool = True) -> dict[str, object]:
+    """``inputs()`` for a list of ``n`` people: the five people repeated under new ids ``Q0001``,
+    ``Q0002``, ... (person i copies ``PEOPLE[(i - 1) % 5]``: every per-person frame, status and
+    reasons), ranked 1..n with falling probabilities and raw scores; reviews of Q0004 (earlier
+    list) and Q0001 (this list), no rank history.
+
+    With ``intervals``, 95% rank intervals ``rank_lo``/``rank_hi`` that widen down the list.
+    """
+    base = inputs()
+    copies = {f"Q{i + 1:04d}": PEOPLE[i % len(PEOPLE)] for i in range(n)}
+
+    def copied(frame: pd.DataFrame) -> pd.DataFrame:
+        parts = [frame[frame["person_id"] == src].assign(person_id=new) for new, src in copies.items()]
+        return pd.concat(parts, ignore_index=True)
+
+    source = base["listed"].set_index("person_id")  # type: ignore[union-attr]
+    listed = source.loc[list(copies.values())].reset_index(drop=True)
+    ranks = np.arange(1, n + 1)
+    listed["rank"] = ranks
+    listed.insert(1, "person_id", list(copies))
+    listed["probability"] = (0.5 - 0.004 * ranks).round(4)
+    listed["probability_lo"] = (listed["probability"] - 0.05).round(4)
+    listed["probability_hi"] = (listed["probability"] + 0.05).round(4)
+    listed["score"] = listed["probability"]
+    listed["model_score"] = (1.0 - 0.02 * ranks).round(6)
+    listed["previous_rank"] = (listed["rank"] + listed["rank_change"]).astype("Int64")
+    if intervals:
+        listed["rank_lo"] = np.maximum(1, ranks - 2 - ranks // 6).astype(float)
+        listed["rank_hi"] = (ranks + 2 + ranks // 6).astype(float)
+    reviews = base["reviews"].copy()  # type: ignore[union-attr]
+    reviews["person_id"] = ["Q0004", "Q0001"]
+    per_person = {
+        name: copied(frame)
+        for name, frame in base.items()
+        if name not in ("listed", "left", "reviews", "rank_history")
+        and isinstance(frame, pd.DataFrame)
+        and "person_id" in frame.columns
+    }
+    summary = {"listed": n, "reviewed": 1, "share_reviewed": 1 / n, "no_action": 0, "override_rate": 0.0}
+    return {
+        **base,
+        **per_person,
+        "listed": listed,
+        "rank_history": None,
+        "reviews": reviews,
+        "review_summary": summary,
     }

@@ -16,7 +16,7 @@ from models.splits import SplitSettings, kfold_splits, temporal_splits
 from models.train import LightGBMRanker, ModelSettings
 from scoring.reports.charts import base
 from scoring.reports.charts import model as svg
-from scoring.reports.model import feature_label, render_model_report
+from scoring.reports.model import feature_label, listed_range, render_model_report
 from scoring.reports.summary import Models, versus
 from tests.models.test_backtest import monthly_panel
 
@@ -203,3 +203,29 @@ def test_svg_helpers_are_escaped_and_deterministic() -> None:
     assert base.nice_ticks(0.0, 0.43) == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]
     assert base.tick_label(0.025, 0.025, percent=True) == "2.5%" and base.tick_label(0.2, 0.1, False) == "0.2"
     assert base.tick_label(-0.0, 0.1, False) == "0"
+
+
+def test_reliability_axes_reach_where_the_listed_people_sit() -> None:
+    curve = svg.Curve("m", (0.05, 0.2, 0.45), (0.04, 0.22, 0.5), (0.03, 0.18, 0.4), (0.06, 0.26, 0.58))
+    plain = svg.reliability_diagram([curve], title="r")
+    assert ">60%</text>" in plain and ">80%</text>" not in plain  # the old chart stopped here
+    shaded = svg.reliability_diagram([curve], title="r", shade=(0.6, 0.93), shade_label="top 100")
+    assert ">100%</text>" in shaded and "top 100" in shaded and 'fill="#EEEEEE"' in shaded
+    top = svg.Curve("top", (0.7, 0.9), (0.75, 0.85), (0.6, 0.7), (0.85, 0.95), style=4, dashed=True)
+    both = svg.reliability_diagram([curve, top], title="r")
+    assert ">100%</text>" in both and 'stroke-dasharray="5,3"' in both
+
+
+def test_calibration_section_compares_methods_and_covers_the_list(temporal) -> None:
+    result, importance = temporal
+    page = render(result, importance)
+    assert ">Which calibration</h3>" in page and "calibration methods, pooled test months" in page
+    for method in ("isotonic", "isotonic_interp", "sigmoid", "beta"):
+        assert f'<td class="txt">{method}' in page
+    assert "ECE top 1%" in page and "Brier top 1%" in page and "(used)" in page
+    assert "The configuration names the calibration (isotonic)" in page  # the fixture's backtest
+    assert "top 1% of scores" in page  # the chosen model's curve within the top
+    lo, hi = listed_range(result, result.selection.chosen, 100)
+    chosen = result.predictions[f"{result.selection.chosen}__probability"]
+    assert chosen.min() <= lo <= hi <= chosen.max()
+    assert f"({lo * 100:.1f}–{hi * 100:.1f}%)" in page

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from markupsafe import escape
 
 from scoring.reports.charts.officer import Step, signed, waterfall_chart
 from scoring.reports.officer import ADVISORY, render_officer_report
@@ -89,18 +90,30 @@ def test_person_page_holds_reasons_evidence_history_ranks_reviews_and_instructio
 ) -> None:
     page = page_of(report, "P0007")
     inputs = fx.inputs()
+    families = inputs["families"]
+    mine_families = families[families["person_id"] == "P0007"]  # type: ignore[index]
+    for sentence in mine_families["sentence"]:  # every family's sentence, top three and the others
+        assert str(escape(sentence)) in page
     reasons = inputs["reasons"]
-    for sentence in reasons[reasons["person_id"] == "P0007"]["sentence"]:  # type: ignore[index]
-        assert sentence in page
-    assert "Show the other 3 reasons" in page and "The other 3 features together" in page
+    for feature in reasons[reasons["person_id"] == "P0007"]["feature"]:  # type: ignore[index]
+        assert f'<td class="mono">{feature}</td>' in page  # the analyst's table, collapsed
+    assert '<details class="analyst">' in page
     evidence = inputs["evidence"]
     mine = evidence[evidence["person_id"] == "P0007"].sort_values("occurred_date")  # type: ignore[index]
-    shown = mine[mine["order"] == 1].tail(25)["source_ref"]
-    assert all(ref in page for ref in shown) and all(
-        ref in page for ref in mine[mine["order"] == 2]["source_ref"]
-    )
-    assert mine[mine["order"] == 1].iloc[0]["source_ref"] not in page  # the oldest 5 of 30 are capped away
-    assert "Showing 25 of 30 records, most recent first." in page
+    first, second = mine[mine["order"] == 1], mine[mine["order"] == 2]
+    assert all(ref in page for ref in first.tail(25)["source_ref"])
+    assert first.iloc[4]["source_ref"] not in page  # the oldest 5 of 30 are capped away (2 return below)
+    assert "25 of 30 records shown, most recent first." in page
+    # family 2's first two records back family 1 too, but family 1 showed only its newest 25:
+    # they are listed under family 2, once
+    assert page.count(str(second.iloc[0]["source_ref"])) == 1
+    assert "4 records, most recent first." in page
+    # for P0003 family 1 shows all 3 records: family 2's two shared ones are not listed again
+    other = page_of(report, "P0003")
+    theirs = evidence[(evidence["person_id"] == "P0003") & (evidence["order"] == 2)]  # type: ignore[index]
+    assert all(other.count(str(ref)) == 1 for ref in theirs["source_ref"])
+    assert "2 of 4 records shown, most recent first; 2 more are listed above." in other
+    assert re.search(r"CRIME/2023/E10003000</td><td>2</td>", other)  # marked: also behind reason 2
     assert "History: 18 records before 2026-11-01" in page and "CRIME/2025/V0007000" in page
     assert "2026-09-01: 5; 2026-10-01: 3; 2026-11-01 (this list): 1." in page
     assert "Confirmed on the crime system." in page and "DS B Example" in page
@@ -131,7 +144,7 @@ def test_evidence_counts_records_before_an_upstream_cap_and_history_marks_model_
     capped = evidence[~mine | (evidence.groupby(["person_id", "order"]).cumcount() < 20)].copy()  # type: ignore[union-attr]
     capped.loc[mine, "events_total"] = 57
     page = page_of(render(tmp_path, evidence=capped), "P0007")
-    assert "Showing 20 of 57 records, most recent first." in page
+    assert "20 of 57 records shown, most recent first" in page
     assert '<th scope="col">Model input</th>' in page
     row = re.search(r'<tr><td class="date">2025-09-09</td>.*?</tr>', page).group(0)  # type: ignore[union-attr]
     assert "recorded as victim" in row and row.endswith("<td>no</td></tr>")
@@ -269,7 +282,16 @@ def test_pages_in_headless_chromium(browser, tmp_path: Path) -> None:  # noqa: F
     person = browser.open(paths[1])
     assert person.errors == []
     assert "Person P0007: rank 1" in person.text
-    assert first_reason in person.text and "Showing 25 of 30 records" in person.text
+    first_family = fx.inputs()["families"].iloc[0]  # type: ignore[union-attr]
+    assert f"{first_family['title']}. {first_family['sentence']}. This raises the score" in person.text
+    assert "25 of 30 records shown" in person.text
+    person.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    assert not person.driver.find_element(By.CSS_SELECTOR, "#history").is_displayed()  # the brief
+    person.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+    person.driver.find_element(By.ID, "print-full").click()
+    person.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    assert person.driver.find_element(By.CSS_SELECTOR, "#history").is_displayed()  # the full record
+    person.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
     assert "harmrank review <RUN_DIR> <PERSON_ID> --decision {action,no-action,needs-info}" in person.text
     shot = person.screenshot(tmp_path / "person.png")
     assert shot.stat().st_size > 10_000 and (tmp_path / "index.png").stat().st_size > 10_000
