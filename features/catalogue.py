@@ -270,7 +270,7 @@ def _career() -> list[Feature]:
             family,
             unit="days",
             impute=NEVER_DAYS,
-            reason="frequency",
+            reason="career",
         ),
         _feature(
             "offence_free_months",
@@ -289,7 +289,7 @@ def _career() -> list[Feature]:
             family,
             unit="years",
             dtype="float64",
-            reason="frequency",
+            reason="career",
         ),
         _feature(
             "copas_rate",
@@ -299,7 +299,7 @@ def _career() -> list[Feature]:
             unit="log offences per year",
             dtype="float64",
             impute=COPAS_NONE,
-            reason="frequency",
+            reason="career",
             monotone=1,
         ),
         _feature(

@@ -61,6 +61,7 @@ REASON_FAMILIES: tuple[ReasonFamily, ...] = (
     ReasonFamily("domestic", "Domestic abuse and victims"),
     ReasonFamily("frequency", "How often and how recently"),
     ReasonFamily("escalation", "Change in the last 3 months"),
+    ReasonFamily("career", "Length of the offending history"),
     ReasonFamily("other_offending", "Other kinds of offence"),
     ReasonFamily("justice", "Arrests, charges and convictions"),
     ReasonFamily("intelligence", "Intelligence reports", police_activity=True),

@@ -172,6 +172,13 @@ def _domestic(v: Values, as_of: pd.Timestamp) -> tuple[str, bool]:
         if round(vic_all) > 0
         else "no offence was against a recorded victim"
     )
+    if round(dom_all) == 0:  # the fact that is there comes first
+        victims = _count(vic_all, "recorded victim", "different recorded victims")
+        return (
+            f"Offences alleged {ALL} were against {victims} ({_recent(vic_year)} {YEAR}); "
+            "none was flagged as domestic abuse",
+            False,
+        )
     return f"{first}; {second}", False
 
 
@@ -181,7 +188,7 @@ def _frequency(v: Values, as_of: pd.Timestamp) -> tuple[str, bool]:
         _get(v, "suspect_count_365d"),
         _get(v, "suspect_count_90d"),
     )
-    last, first = _get(v, "days_since_last_offence"), _get(v, "days_since_first_offence")
+    last = _get(v, "days_since_last_offence")
     if round(n_all) == 0 or last >= NEVER_DAYS:
         return "No alleged offence recorded", True
     text = (
@@ -189,8 +196,18 @@ def _frequency(v: Values, as_of: pd.Timestamp) -> tuple[str, bool]:
         f"{_recent(n_3m)} {WINDOW_PHRASES[90]}. The last alleged offence occurred on {_date(as_of, last)} "
         f"({_count(last, 'day', 'days')} before the list date)"
     )
-    if first < NEVER_DAYS and round(first) != round(last):
-        text += f"; the first on {_date(as_of, first)}"
+    return text, False
+
+
+def _career(v: Values, as_of: pd.Timestamp) -> tuple[str, bool]:
+    first, last = _get(v, "days_since_first_offence"), _get(v, "days_since_last_offence")
+    years, n_all = _get(v, "career_years"), _get(v, "suspect_count_all")
+    if round(n_all) == 0 or first >= NEVER_DAYS:
+        return "No alleged offence recorded", True
+    text = (
+        f"The first alleged offence occurred on {_date(as_of, first)} and the last on {_date(as_of, last)}: "
+        f"an offending history of {years:.1f} years"
+    )
     return text, False
 
 
@@ -275,6 +292,7 @@ DESCRIBE: dict[str, Callable[[Values, pd.Timestamp], tuple[str, bool]]] = {
     "domestic": _domestic,
     "frequency": _frequency,
     "escalation": _escalation,
+    "career": _career,
     "other_offending": _other_offending,
     "justice": _justice,
     "intelligence": _counted(
@@ -330,7 +348,12 @@ def _needs(family: str) -> set[str]:
             "suspect_count_365d",
             "suspect_count_90d",
             "days_since_last_offence",
+        },
+        "career": {
             "days_since_first_offence",
+            "days_since_last_offence",
+            "career_years",
+            "suspect_count_all",
         },
         "escalation": {
             "suspect_count_90d",

@@ -66,8 +66,13 @@ def test_frequency_sentence_gives_dates_an_officer_can_check() -> None:
     text, _ = describe("frequency", v, AS_OF)
     assert text == (
         "Named as suspect in 12 offences in all recorded history: 4 in the last 12 months and none in the "
-        "last 3 months. The last alleged offence occurred on 2026-09-27 (35 days before the list date); "
-        "the first on 2018-11-01"
+        "last 3 months. The last alleged offence occurred on 2026-09-27 (35 days before the list date)"
+    )
+    v |= {"career_years": 7.9}
+    text, _ = describe("career", v, AS_OF)
+    assert text == (
+        "The first alleged offence occurred on 2018-11-01 and the last on 2026-09-27: an offending history "
+        "of 7.9 years"
     )
 
 
@@ -175,3 +180,12 @@ def test_police_activity_share_counts_only_police_activity_families() -> None:
 def test_every_catalogue_feature_has_a_family_and_unknown_columns_are_other() -> None:
     assert {family_of(f.name) for f in CATALOGUE} >= {"harm", "violence", "frequency", "justice"}
     assert family_of("force_own_score") == "other"
+
+
+def test_a_family_with_some_facts_leads_with_what_is_there() -> None:
+    text, absent = describe("domestic", person(distinct_victims_all=40, distinct_victims_365d=3), AS_OF)
+    assert text == (
+        "Offences alleged in all recorded history were against 40 different recorded victims (3 in the "
+        "last 12 months); none was flagged as domestic abuse"
+    )
+    assert not absent
