@@ -158,6 +158,7 @@ def write_run(result: RunResult, config: RunConfig, data_dir: Path) -> tuple[Pat
             marking=config.output.marking,
             rank_by=config.scoring.rank_by,
             base_value=listing.base_value,
+            objective=str(result.training.get("objective", "binary")),
             notes=result.notes,
         )
         write_table(result.ranked[LIST_COLUMNS].reset_index(drop=True), staging / "scores.parquet")

@@ -436,6 +436,7 @@ def render_officer_report(
     reasons: pd.DataFrame,
     evidence: pd.DataFrame | None,
     families: pd.DataFrame | None = None,
+    objective: str = "binary",
     history: pd.DataFrame | None,
     rank_history: pd.DataFrame | None,
     reviews: pd.DataFrame | None,
@@ -461,6 +462,9 @@ def render_officer_report(
         since last month, all SHAP reasons of the listed people, the records behind the top reasons,
         their event histories, their ranks on earlier lists, the review log and its summary, and the
         model's base value (raw margin).
+    objective
+        The model's LightGBM objective (``binary`` or ``lambdarank``): what the waterfall's raw
+        score is (log-odds, or a ranking score).
     notes
         Notes for the reader, shown in order on the index page.
     review_log
@@ -537,6 +541,7 @@ def render_officer_report(
             as_of=as_of,
             reasons=grouped["reasons"].get(person_id, empty),
             families=grouped["families"].get(person_id),
+            objective=objective,
             evidence=grouped["evidence"].get(person_id),
             history=grouped["history"].get(person_id),
             past_ranks=grouped["ranks"].get(person_id),

@@ -42,7 +42,19 @@ EVENT_WORDS = {
     "order": "order",
     "incident": "incident",
 }
-AXIS_LABEL = "model's raw score (log-odds for the binary model)"
+AXIS_WORDS = {
+    "binary": "log-odds of the outcome",
+    "lambdarank": "a ranking score, not log-odds",
+}
+"""What the raw score is, by the model's objective (any other objective: no gloss)."""
+
+
+def axis_label(objective: str) -> str:
+    """The waterfall's axis: the model's raw score and what it is for this objective."""
+    words = AXIS_WORDS.get(objective)
+    return f"model's raw score ({words})" if words else "model's raw score"
+
+
 DASH = "–"
 
 
@@ -162,7 +174,7 @@ def _feature_rows(reasons: pd.DataFrame) -> list[dict[str, str]]:
 
 
 def reasons_section(
-    reasons: pd.DataFrame, families: pd.DataFrame | None, base_value: float
+    reasons: pd.DataFrame, families: pd.DataFrame | None, base_value: float, objective: str = "binary"
 ) -> dict[str, object]:
     """The reason families (top ones first), their waterfall, and the analyst's feature table.
 
@@ -203,7 +215,7 @@ def reasons_section(
         steps,
         float(base_value),
         title="How each family of reasons moves the score",
-        axis_label=AXIS_LABEL,
+        axis_label=axis_label(objective),
         label_width=260.0,
     )
     return {
@@ -215,6 +227,7 @@ def reasons_section(
         "count": len(reasons),
         "families": len(families),
         "features": _feature_rows(reasons),
+        "axis": axis_label(objective),
     }
 
 
@@ -371,11 +384,12 @@ def person_context(
     reviews: pd.DataFrame | None,
     base_value: float,
     families: pd.DataFrame | None = None,
+    objective: str = "binary",
 ) -> dict[str, object]:
     """Everything ``officer_person.html`` shows for one listed person (``row``: their line of ``listed``)."""
     person_id = str(row["person_id"])
     status, change = status_words(str(row["status"]), row["rank_change"], row["previous_rank"])
-    reasons_part = reasons_section(reasons, families, base_value)
+    reasons_part = reasons_section(reasons, families, base_value, objective)
     return {
         "person_id": person_id,
         "rank": int(row["rank"]),

@@ -86,7 +86,7 @@ def test_csp_allows_exactly_the_inline_script(report: list[Path]) -> None:
 
 
 def test_person_page_holds_reasons_evidence_history_ranks_reviews_and_instructions(
-    report: list[Path],
+    report: list[Path], tmp_path: Path
 ) -> None:
     page = page_of(report, "P0007")
     inputs = fx.inputs()
@@ -121,8 +121,11 @@ def test_person_page_holds_reasons_evidence_history_ranks_reviews_and_instructio
     assert "harmrank review runs/2026-11-01 P0007 --decision needs-info" in page
     assert "against the force's systems, using each record's source reference" in page
     assert "Equality Act 2010" in page and '<a href="../index.html">' in page
-    assert "model's raw score (log-odds for the binary model)" in page  # the chart's axis and caption
-    assert "model&#x27;s raw score (log-odds for the binary model)</text>" in page
+    assert "The axis is the model&#39;s raw score (log-odds of the outcome), before" in page  # caption
+    assert "model&#x27;s raw score (log-odds of the outcome)</text>" in page
+    ranked = page_of(render(tmp_path, objective="lambdarank"), "P0007")
+    assert "model&#x27;s raw score (a ranking score, not log-odds)</text>" in ranked
+    assert "log-odds of the outcome" not in ranked
 
 
 def test_waterfall_ends_at_base_plus_contributions(report: list[Path]) -> None:
