@@ -21,8 +21,9 @@ from models.importance import shap_importance
 from models.matrix import PreparedMatrix, prepare_matrix
 from models.splits import Split, kfold_splits, split_table, temporal_splits
 from scoring.config import RunConfig
-from scoring.equality import matrix_equality, write_equality
+from scoring.equality import write_equality
 from scoring.io import private_dir, write_json, write_table, write_text
+from scoring.matrix_equality import matrix_equality
 from scoring.reports.model import render_model_report
 
 

@@ -203,38 +203,3 @@ def write_equality(
         police_activity=police_activity,
     )
     write_text(page, directory / "equality.html")
-
-
-def matrix_equality(
-    backtest: BacktestResult, frame: pd.DataFrame, protected: list[str], harm_col: str, config: RunConfig
-) -> Equality:
-    """The audit of a matrix-mode backtest: groups from the matrix's own protected columns.
-
-    A person's characteristics are taken from their latest row. No proxy audit or mitigation
-    analysis (they need the event engine's feature panel); the gate applies as in a run.
-    """
-    latest = frame.sort_values(["person_id", "as_of"], kind="stable").drop_duplicates(
-        "person_id", keep="last"
-    )
-    table = latest[["person_id", *protected]].reset_index(drop=True)
-    predictions = backtest.predictions.reset_index(drop=True)
-    settings = config.fairness
-    if settings.characteristics is None:  # intersections only of the columns this table has
-        kept = [c for c in settings.intersections if all(part in protected for part in c)]
-        settings = settings.model_copy(update={"intersections": kept})
-    groups = attach_groups(predictions[["person_id", "as_of"]], table, None, settings)
-    chosen = backtest.selection.chosen
-    result = audit(
-        predictions,
-        groups,
-        chosen,
-        settings,
-        config.seed,
-        probability_col=f"{chosen}{PROBABILITY}",
-        label_col="label_",
-        harm_col=harm_col,
-    )
-    notes = ["characteristics are each person's values on their latest row of the matrix"]
-    policy_flags = {"protected columns kept out of the features": True}
-    today = config.validation.resolved_today()  # acceptances of gate breaches lapse after their date
-    return Equality(result, gate(result, settings.gate, today), None, None, policy_flags, notes)
