@@ -38,9 +38,10 @@ sys.path.insert(0, str(ROOT))
 
 from features.build import model_feature_names, prepare_events  # noqa: E402
 from features.catalogue import V100_FEATURE  # noqa: E402
-from models.backtest import CALIBRATION_RULE, BacktestResult, backtest, calibration_rows, fit_model  # noqa: E402
+from models.backtest import BacktestResult, backtest, calibration_rows, fit_model  # noqa: E402
 from models.baselines import history_baselines  # noqa: E402
 from models.calibrate import METHODS, Calibrator  # noqa: E402
+from models.calibration_choice import CALIBRATION_RULE  # noqa: E402
 from models.splits import temporal_splits  # noqa: E402
 from scoring.backtesting import candidates  # noqa: E402
 from scoring.config import RunConfig, load_config  # noqa: E402

@@ -45,7 +45,9 @@ OUTPUT = "synthetic_check.html"
 def flagged_sentences(audit: dict, characteristic: str) -> tuple[list[str], int]:
     """The run's pooled flagged disparities of ``characteristic``, one sentence each, and how many
     other disparities it flagged."""
-    d = pd.DataFrame(audit["audit"]["disparities"])
+    d = pd.DataFrame(audit["audit"]["flagged"])  # every pooled flagged disparity (audit.json's summary)
+    if d.empty:
+        return [], 0
     d = d[(d["scope"] == "pooled") & d["flagged"].astype(bool)]
     others = int((d["characteristic"] != characteristic).sum())
     d = d[d["characteristic"] == characteristic]

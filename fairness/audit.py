@@ -51,7 +51,7 @@ import pandas as pd
 
 from fairness.group_sums import BASE_Q, Data, interval, metrics, p_values, people, prepare, sums, units
 from fairness.groups import coverage, largest_recorded, margins, suppress
-from fairness.settings import FairnessSettings
+from fairness.settings import INTERSECTION_SEP, FairnessSettings
 from features.errors import ConfigError, PipelineError
 from models.metrics import ratio
 
@@ -60,6 +60,7 @@ OVERALL, ALL = "overall", "all"
 _MAX_ATOMS = 400  # joint groups of a family computed together
 _N_BASIS = {"list_share": "listed", "precision": "listed", "recall": "positives", "fnr": "positives"}
 _N_BASIS |= {"fpr": "negatives"}
+HEADLINE_METRICS = ("selection_rate", "precision", "recall", "fpr")
 
 
 @dataclass
@@ -79,7 +80,8 @@ class AuditResult:
     notes: list[str]
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe dict (audit.json): NaN and <NA> become null, dates ISO text."""
+        """JSON-safe dict of every figure: NaN and <NA> become null, dates ISO text (large: the
+        run writes :meth:`summary` to audit.json and the tables to Parquet)."""
         return {
             "score_col": self.score_col,
             "months": [m.date().isoformat() for m in self.months],
@@ -90,20 +92,50 @@ class AuditResult:
             "coverage": _records(self.coverage),
         }
 
-    def mlflow_metrics(self) -> dict[str, float]:
-        """Pooled, unsuppressed figures keyed like ``audit.sex.Male.precision_at_100``, and the
-        disparity ratios like ``audit.disparity.sex.Female.precision_at_100.ratio``."""
+    def headline(self, k: int) -> pd.DataFrame:
+        """Pooled disparities at list length ``k`` of the single characteristics (no intersections)
+        for selection rate, precision, recall and FPR: the figures a reader compares month to month."""
+        d = self.disparities
+        keep = (
+            (d["scope"] == POOLED)
+            & (d["k"] == k)
+            & d["metric"].isin(HEADLINE_METRICS)
+            & ~d["characteristic"].str.contains(INTERSECTION_SEP, regex=False)
+        )
+        return d[keep].reset_index(drop=True)
+
+    def summary(self, k: int) -> dict[str, Any]:
+        """The small JSON part of the audit: scope, settings, notes, the headline disparities at
+        ``k``, every pooled flagged disparity and the coverage. The long tables go to Parquet."""
+        d = self.disparities
+        flagged = d[(d["scope"] == POOLED) & d["flagged"].astype(bool)]
+        return {
+            "score_col": self.score_col,
+            "months": [m.date().isoformat() for m in self.months],
+            "settings": self.settings.model_dump(mode="json"),
+            "notes": list(self.notes),
+            "counts": {
+                "group_figures": len(self.groups),
+                "group_figures_suppressed": int(self.groups["suppressed"].sum()),
+                "comparisons_pooled": int((d["scope"] == POOLED).sum()),
+                "comparisons_pooled_flagged": len(flagged),
+            },
+            "headline_k": k,
+            "headline": _records(self.headline(k)),
+            "flagged": _records(flagged.reset_index(drop=True)),
+            "coverage": _records(self.coverage),
+        }
+
+    def mlflow_metrics(self, k: int | None = None) -> dict[str, float]:
+        """The headline ratios at ``k`` (default the smallest audited k) keyed like
+        ``audit.disparity.ethnicity.Black.selection_rate_at_100.ratio``, and the number of pooled
+        comparisons flagged (``audit.flagged``). The full tables are logged as artifacts."""
+        k = min(self.settings.ks) if k is None else k
         out: dict[str, float] = {}
-        g = self.groups[(self.groups["scope"] == POOLED) & ~self.groups["suppressed"]]
-        g = g[np.isfinite(g["value"].to_numpy(dtype="float64"))]
-        for c, grp, metric, k, value in zip(
-            g["characteristic"], g["group"], g["metric"], g["k"], g["value"], strict=False
-        ):
-            out[_key(f"audit.{c}.{grp}.{metric}", k)] = float(value)
-        d = self.disparities[(self.disparities["scope"] == POOLED) & ~self.disparities["suppressed"]]
-        d = d[np.isfinite(d["ratio"].to_numpy(dtype="float64"))]
-        for c, grp, metric, k, value in zip(
-            d["characteristic"], d["group"], d["metric"], d["k"], d["ratio"], strict=False
+        d = self.headline(k)
+        d = d[~d["suppressed"] & np.isfinite(d["ratio"].to_numpy(dtype="float64"))]
+        for c, grp, metric, value in zip(
+            d["characteristic"], d["group"], d["metric"], d["ratio"], strict=True
         ):
             out[_key(f"audit.disparity.{c}.{grp}.{metric}", k) + ".ratio"] = float(value)
         out["audit.flagged"] = float(
@@ -139,16 +171,21 @@ def _cell_flags(flags: dict[str, np.ndarray], metric: str, j: int | None) -> np.
 
 
 def _suppression(d: Data, name: str, codes: np.ndarray, names: list[str], settings: FairnessSettings):
-    """Distinct-person counts of each basis and their suppression flags, all (S, G)."""
+    """Distinct-person counts of each basis, their suppression flags (all (S, G)) and the reference.
+
+    The reference group is hidden as a complement only when no other group can serve: every
+    disparity of the characteristic is read against it.
+    """
     n_groups, min_cell, blocks = len(names), settings.min_cell, margins(name, names)
     counts = {"persons": people(d, codes, n_groups, None), "positives": people(d, codes, n_groups, 1)}
     counts["negatives"] = people(d, codes, n_groups, -1)
     listed = [people(d, codes, n_groups, BASE_Q + 3 * j) for j in range(len(settings.ks))]
-    persons = suppress(counts["persons"], min_cell, blocks)
-    flags = {"persons": persons, "listed": [suppress(c, min_cell, blocks, persons) for c in listed]}
+    ref = _reference(name, names, counts["persons"][0], settings)
+    persons = suppress(counts["persons"], min_cell, blocks, keep=ref)
+    flags = {"persons": persons, "listed": [suppress(c, min_cell, blocks, persons, ref) for c in listed]}
     for basis in ("positives", "negatives"):
-        flags[basis] = suppress(counts[basis], min_cell, blocks, persons)
-    return counts, listed, flags
+        flags[basis] = suppress(counts[basis], min_cell, blocks, persons, ref)
+    return counts, listed, flags, ref
 
 
 def _characteristic(
@@ -164,7 +201,7 @@ def _characteristic(
     """Group table and disparities of one characteristic; also the number of suppressed cells."""
     n_groups, ks = len(names), settings.ks
     figures, dens = metrics(*sums_auc, ks, has_prob)
-    counts, listed, flags = _suppression(d, name, codes, names, settings)
+    counts, listed, flags, ref = _suppression(d, name, codes, names, settings)
     frames, cells = [], {}
     for (metric, k), values in figures.items():
         j = None if k is None else ks.index(k)
@@ -191,7 +228,6 @@ def _characteristic(
         )
     table = pd.concat(frames, ignore_index=True)
     table.loc[table["suppressed"], "n"] = pd.NA
-    ref = _reference(name, names, counts["persons"][0], settings)
     return table, _disparities(cells, name, names, ref, settings, scopes), int(table["suppressed"].sum())
 
 

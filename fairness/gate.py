@@ -1,14 +1,28 @@
 """The release gate: tolerances on the pooled disparities of the published list size.
 
-A group breaches a ratio rule when its ratio to the reference group lies outside
-``ratio_bounds`` and the multiple-comparison-corrected test rejects parity (``flagged`` in
-the audit: the corrected interval excludes 1.0). It breaches the recall rule when its recall
-ratio is below ``min_recall_ratio`` (and, with ``recall_needs_significance``, the default, is
-flagged too).
-Suppressed comparisons never breach: they are listed as unchecked. A run with any breach is
-"not for release", unless an equality reviewer has accepted that breach in the settings
-(``accepted``: characteristic, group, metric, reason, who, when, review-by date) and the run's date
-is not past its review-by date: then the breach is shown with the decision and does not block.
+Every check is one (characteristic, group, metric) compared with the reference group at ``k``
+and ends in one status:
+
+passed
+    The ratio lies within its tolerance.
+not established
+    The ratio lies outside its tolerance, but the corrected test finds parity plausible (its
+    p-value, corrected by the audit over the characteristic's comparisons, is at least alpha).
+    It does not block; the page says which test decided and with what p-value.
+breached
+    Outside the tolerance and the corrected test rejects parity (for the recall rule without
+    ``recall_needs_significance``, the point ratio alone). Blocks release.
+accepted
+    A breach that an equality reviewer has examined and accepted in the settings (``accepted``:
+    characteristic, group, metric, reason, who, when, review-by date), still in force on the run's
+    date. Shown with the decision; does not block.
+not checkable
+    The figure is suppressed (too few people behind it) or not defined; ``why`` says which and
+    what would make it checkable. Never shown as passed. With ``fallback_to_larger_k`` such a
+    comparison is first tried at the next larger audited k, and the row says so.
+
+Rules: precision and FPR (``metrics``) and selection rate within their bands, recall at least
+``min_recall_ratio``.
 """
 
 from __future__ import annotations
@@ -22,6 +36,15 @@ import pandas as pd
 
 from fairness.audit import POOLED, AuditResult, _records
 from fairness.settings import AcceptedBreach, GateSettings
+
+PASSED, NOT_ESTABLISHED, BREACHED, ACCEPTED, NOT_CHECKABLE = (
+    "passed",
+    "not established",
+    "breached",
+    "accepted",
+    "not checkable",
+)
+STATUSES = (BREACHED, ACCEPTED, NOT_ESTABLISHED, NOT_CHECKABLE, PASSED)  # report order
 
 CHECK_COLUMNS = [
     "characteristic",
@@ -38,21 +61,35 @@ CHECK_COLUMNS = [
     "rule",
     "accepted",
     "decision",
+    "status",
+    "why",
+    "p_value",
+    "p_adjusted",
+    "comparisons",
+    "gate_k",
 ]
 _NAMES = {"fpr": "false positive rate", "fnr": "false negative rate", "selection_rate": "selection rate"}
+_BASIS = {
+    "precision": "listed",
+    "selection_rate": "listed",
+    "fpr": "without the outcome",
+    "recall": "with the outcome",
+}
 
 
 @dataclass
 class GateResult:
     """Whether the run may be released, every check made, and one sentence per breach.
 
-    ``checks`` has one row per (characteristic, group, metric) compared at ``k``: the ratio to
-    the reference with its interval, the bounds (``upper`` NaN for a minimum), ``breached`` and
-    ``rule`` (the rule in words, or why the row was not checked), ``accepted`` (a breach a
-    reviewer accepted, in force on the run's date) and ``decision`` (that acceptance in words, or
-    why it no longer holds). ``reasons`` are the breaches that block; ``accepted`` the ones that
-    do not, with the decision; ``unused`` the acceptances that matched no breach (the setting can
-    be removed).
+    ``checks`` has one row per (characteristic, group, metric): the ratio to the reference with
+    its interval, the bounds (``upper`` NaN for a minimum), ``status`` (see the module docstring),
+    ``why`` (how the status was reached, in words), the raw and corrected p-values and the number
+    of comparisons the correction ran over, ``k`` (the list length the figures are at) and
+    ``gate_k``, ``rule`` (the rule in words), ``breached`` (status breached or accepted),
+    ``accepted`` and ``decision`` (a reviewer's acceptance in words, or why it no longer holds).
+    ``reasons`` are the breaches that block; ``accepted`` the ones that do not, with the
+    decision; ``unused`` the acceptances that matched no breach (the setting can be removed);
+    ``not_checkable`` one sentence per comparison that could not be checked.
     """
 
     passed: bool
@@ -61,31 +98,40 @@ class GateResult:
     enabled: bool = True
     accepted: list[str] = field(default_factory=list)
     unused: list[str] = field(default_factory=list)
+    not_checkable: list[str] = field(default_factory=list)
 
     @property
     def unchecked(self) -> pd.DataFrame:
         """Checks that could not be made (suppressed or undefined figures)."""
-        return self.checks[self.checks["rule"].str.startswith("unchecked")]
+        return self.checks[self.checks["status"] == NOT_CHECKABLE]
+
+    def counts(self) -> dict[str, int]:
+        """Number of checks of each status (every status present, zeros included)."""
+        found = self.checks["status"].value_counts() if len(self.checks) else pd.Series(dtype="int64")
+        return {s: int(found.get(s, 0)) for s in STATUSES}
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict for the manifest and audit.json."""
         return {
             "passed": self.passed,
             "enabled": self.enabled,
+            "counts": self.counts() if self.enabled else {},
             "reasons": list(self.reasons),
             "accepted": list(self.accepted),
             "unused_acceptances": list(self.unused),
+            "not_checkable": list(self.not_checkable),
             "checks": _records(self.checks),
         }
 
 
-def _label(metric: str, k: object) -> str:
+def label(metric: str, k: object) -> str:
+    """A gate measure in words: "false positive rate@100"."""
     name = _NAMES.get(metric, metric)
     return name if pd.isna(k) else f"{name}@{int(k)}"  # type: ignore[call-overload]
 
 
 def _reason(row: pd.Series, confidence: float) -> str:
-    """One plain sentence for a breached check."""
+    """One plain sentence for a breached check, with the test that decided."""
     interval = f"{confidence:.0%} CI {row['ratio_lo']:.2f}-{row['ratio_hi']:.2f}"
     if np.isnan(row["ratio_lo"]):
         interval = f"{confidence:.0%} CI not available"
@@ -94,10 +140,15 @@ def _reason(row: pd.Series, confidence: float) -> str:
         if np.isfinite(row["upper"])
         else f"below the minimum {row['lower']:.2f}"
     )
+    test = f"; corrected p {_p(row['p_adjusted'])}" if np.isfinite(row["p_adjusted"]) else ""
     return (
-        f"{_label(row['metric'], row['k'])} for {row['characteristic']}={row['group']} is "
-        f"{row['ratio']:.2f}x the reference group {row['reference']} ({interval}), {where}"
+        f"{label(row['metric'], row['k'])} for {row['characteristic']}={row['group']} is "
+        f"{row['ratio']:.2f}x the reference group {row['reference']} ({interval}{test}), {where}"
     )
+
+
+def _p(p: float) -> str:
+    return "< 0.001" if p < 0.001 else f"= {p:.3f}"
 
 
 def _decision(a: AcceptedBreach) -> str:
@@ -118,7 +169,7 @@ def _accept(rows: pd.DataFrame, settings: GateSettings, on: date | None) -> list
             & (rows["metric"] == a.metric).to_numpy()
         )
         if not hit.any():
-            unused.append(f"{_label(a.metric, settings.k)} for {a.characteristic}={a.group} ({_decision(a)})")
+            unused.append(f"{label(a.metric, settings.k)} for {a.characteristic}={a.group} ({_decision(a)})")
             continue
         lapsed = on is not None and on > a.review_by
         rows.loc[hit, "accepted"] = not lapsed
@@ -128,6 +179,130 @@ def _accept(rows: pd.DataFrame, settings: GateSettings, on: date | None) -> list
             else f"{_decision(a)}: {a.reason}"
         )
     return unused
+
+
+def _comparisons(d: pd.DataFrame, family: str) -> pd.Series:
+    """Number of tested comparisons in the correction family of each disparity row."""
+    keys = ["scope", "characteristic"] if family == "characteristic" else ["scope"]
+    tested = np.isfinite(d["p_value"].to_numpy(dtype="float64"))
+    return pd.Series(tested, index=d.index).groupby([d[k] for k in keys]).transform("sum").astype("int64")
+
+
+def _figure(audit: AuditResult, characteristic: str, group: str, metric: str, k: int) -> tuple[bool, float]:
+    """(suppressed, value) of one pooled group figure; (False, NaN) when the audit has no such row."""
+    g = audit.groups
+    if not len(g):
+        return False, np.nan
+    hit = g[
+        (g["scope"] == POOLED)
+        & (g["characteristic"] == characteristic)
+        & (g["group"] == group)
+        & (g["metric"] == metric)
+        & (g["k"] == k)
+    ]
+    if not len(hit):
+        return False, np.nan
+    value = hit["value"].iloc[0]
+    return bool(hit["suppressed"].iloc[0]), float("nan") if pd.isna(value) else float(value)
+
+
+def _unchecked_why(audit: AuditResult, row: pd.Series) -> str:
+    """Why a comparison could not be checked, naming the group and the people it lacks."""
+    limit, k = audit.settings.min_cell, int(row["k"])
+    basis = _BASIS.get(str(row["metric"]), "behind the figure")
+    parts = []
+    for group, who in (
+        (row["group"], "in the group"),
+        (row["reference"], f"in the reference group {row['reference']}"),
+    ):
+        suppressed, value = _figure(audit, row["characteristic"], group, row["metric"], k)
+        if suppressed:
+            parts.append(f"fewer than {limit} people {basis} {who} (suppressed)")
+        elif np.isnan(value) and len(audit.groups):
+            parts.append(f"figure not defined {who} (no people {basis})")
+    if not parts and row["suppressed"]:
+        parts.append(f"suppressed so that a smaller figure of {row['characteristic']} cannot be recovered")
+    if not parts:
+        parts.append("the ratio is not defined (the reference group's figure is 0)")
+    return "; ".join(parts)
+
+
+def _remedy(larger: list[int]) -> str:
+    """What would make an unchecked comparison checkable, given the larger ks already tried."""
+    if larger:
+        tried = ", ".join(map(str, larger))
+        return f"also not checkable at k = {tried}: needs more months pooled or better recording"
+    return "needs a larger k, more months pooled or better recording"
+
+
+def _candidates(audit: AuditResult, settings: GateSettings) -> pd.DataFrame:
+    """Pooled disparities of the gate's metrics at k and at every larger audited k."""
+    d = audit.disparities
+    rows = d[(d["scope"] == POOLED) & d["metric"].isin(settings.checked_metrics())].copy()
+    rows["comparisons"] = _comparisons(d, audit.settings.family).loc[rows.index]
+    return rows[rows["k"] >= settings.k]
+
+
+def _bounds(metric: str, settings: GateSettings) -> tuple[float, float]:
+    if metric == "selection_rate" and settings.selection_rate_bounds is not None:
+        return settings.selection_rate_bounds
+    if metric == "recall" and metric not in settings.metrics:
+        return (settings.min_recall_ratio or 0.0, np.nan)
+    return settings.ratio_bounds
+
+
+def _rule(metric: str, settings: GateSettings) -> str:
+    lower, upper = _bounds(metric, settings)
+    if np.isnan(upper):
+        text = f"ratio at least {lower:.2f}"
+        return text + (
+            " unless the corrected test finds parity plausible" if settings.recall_needs_significance else ""
+        )
+    return f"ratio within {lower:.2f}-{upper:.2f} unless the corrected test finds parity plausible"
+
+
+def _decide(rows: pd.DataFrame, settings: GateSettings, alpha: float) -> pd.DataFrame:
+    """Bounds, rule, status and why of each row (before acceptances)."""
+    bounds = [_bounds(m, settings) for m in rows["metric"]]
+    rows["lower"] = [b[0] for b in bounds]
+    rows["upper"] = [b[1] for b in bounds]
+    rows["rule"] = [_rule(m, settings) for m in rows["metric"]]
+    ratio = rows["ratio"].to_numpy(dtype="float64")
+    lower, upper = rows["lower"].to_numpy(dtype="float64"), rows["upper"].to_numpy(dtype="float64")
+    minimum = np.isnan(upper)
+    outside = np.where(minimum, ratio < lower, (ratio < lower) | (ratio > upper))
+    significant = rows["flagged"].to_numpy(dtype=bool)  # the audit's corrected test: p_adjusted < alpha
+    no_test = minimum & (not settings.recall_needs_significance)
+    checked = ~rows["suppressed"].to_numpy(dtype=bool) & np.isfinite(ratio)
+    status = np.where(
+        ~checked,
+        NOT_CHECKABLE,
+        np.where(~outside, PASSED, np.where(significant | no_test, BREACHED, NOT_ESTABLISHED)),
+    )
+    rows["status"] = status
+    rows["breached"] = status == BREACHED
+    why = []
+    for i, (r, st) in enumerate(zip(rows.itertuples(index=False), status, strict=True)):
+        test = f"corrected p {_p(r.p_adjusted)} over {r.comparisons} comparisons"
+        tested = bool(np.isfinite(r.p_adjusted))
+        if st == PASSED:
+            why.append("within the tolerance")
+        elif st == NOT_ESTABLISHED:
+            why.append(
+                f"outside the tolerance, but {test} is not below {alpha:g}: parity is plausible"
+                if tested
+                else "outside the tolerance, but no test could be made (no resamples): nothing is established"
+            )
+        elif st == BREACHED:
+            why.append(
+                "below the minimum (no test needed: recall_needs_significance is false)"
+                if no_test[i]
+                else f"outside the tolerance and {test}, below {alpha:g}"
+            )
+        else:
+            why.append("")
+    rows["why"] = why
+    return rows
 
 
 def gate(audit: AuditResult, settings: GateSettings, on: date | None = None) -> GateResult:
@@ -146,43 +321,63 @@ def gate(audit: AuditResult, settings: GateSettings, on: date | None = None) -> 
     Returns
     -------
     GateResult
-        ``passed`` is False when any check breaches (always True when the gate is disabled,
-        with no checks).
+        ``passed`` is False when any check breaches without an acceptance in force (always True
+        when the gate is disabled, with no checks).
     """
     if not settings.enabled:
         return GateResult(True, pd.DataFrame(columns=CHECK_COLUMNS), [], enabled=False)
-    d = audit.disparities
-    rules = {m: "ratio" for m in settings.metrics}
-    if settings.min_recall_ratio is not None:
-        rules.setdefault("recall", "recall")
-    rows = d[(d["scope"] == POOLED) & (d["k"] == settings.k) & d["metric"].isin(list(rules))].copy()
-    lower, upper = settings.ratio_bounds
-    is_ratio = rows["metric"].map(rules).eq("ratio").to_numpy()
-    rows["lower"] = np.where(is_ratio, lower, settings.min_recall_ratio or np.nan)
-    rows["upper"] = np.where(is_ratio, upper, np.nan)
-    ratio = rows["ratio"].to_numpy(dtype="float64")
-    flagged = rows["flagged"].to_numpy(dtype=bool)
-    outside = np.where(is_ratio, (ratio < lower) | (ratio > upper), ratio < rows["lower"].to_numpy())
-    significant = flagged | (~is_ratio & (not settings.recall_needs_significance))
-    checked = ~rows["suppressed"].to_numpy(dtype=bool) & np.isfinite(ratio)
-    rows["breached"] = checked & outside & significant
-    ratio_rule = f"ratio within {lower:.2f}-{upper:.2f} unless the corrected test finds parity plausible"
-    recall_rule = f"ratio at least {settings.min_recall_ratio or 0:.2f}"
-    if settings.recall_needs_significance:
-        recall_rule += " unless the corrected test finds parity plausible"
-    rows["rule"] = np.where(is_ratio, ratio_rule, recall_rule)
-    suppressed = rows["suppressed"].to_numpy(dtype=bool)
-    rows.loc[~checked, "rule"] = np.where(
-        suppressed[~checked], "unchecked: suppressed (too few people)", "unchecked: not defined"
-    )
+    rows = _decide(_candidates(audit, settings), settings, audit.settings.alpha)
+    key = ["characteristic", "group", "metric"]
+    at_k = rows[rows["k"] == settings.k].copy()
+    at_k["gate_k"] = settings.k
+    larger = sorted(int(k) for k in rows["k"].dropna().unique() if k > settings.k)
+    chosen = []
+    for _, row in at_k.iterrows():
+        if row["status"] != NOT_CHECKABLE:
+            chosen.append(row)
+            continue
+        why = _unchecked_why(audit, row)
+        tried = []
+        for k in larger if settings.fallback_to_larger_k else []:
+            other = rows[(rows["k"] == k) & (rows[key] == row[key]).all(axis=1)]
+            if len(other) and other["status"].iloc[0] != NOT_CHECKABLE:
+                found = other.iloc[0].copy()
+                found["why"] = (
+                    f"checked at k = {k}, because at k = {settings.k}: {why}. At k = {k}: {found['why']}"
+                )
+                found["gate_k"] = settings.k
+                chosen.append(found)
+                break
+            if len(other):
+                tried.append(k)
+        else:
+            row = row.copy()
+            row["why"] = f"{why}; {_remedy(tried)}"
+            chosen.append(row)
+    rows = pd.DataFrame(chosen, columns=at_k.columns) if chosen else at_k
     unused = _accept(rows, settings, on)
-    rows = rows.sort_values(["characteristic", "group", "metric"], kind="mergesort")
+    rows.loc[rows["accepted"].astype(bool), "status"] = ACCEPTED
+    rows["breached"] = rows["status"].isin([BREACHED, ACCEPTED])
+    rows = rows.sort_values(key, kind="mergesort")
     confidence = audit.settings.confidence
-    blocking = rows[rows["breached"] & ~rows["accepted"]]
+    blocking = rows[rows["status"] == BREACHED]
     reasons = [
         _reason(r, confidence) + (f" ({r['decision']})" if r["decision"] else "")
         for _, r in blocking.iterrows()
     ]
     accepted = [f"{_reason(r, confidence)}: {r['decision']}" for _, r in rows[rows["accepted"]].iterrows()]
-    checks = rows[CHECK_COLUMNS].reset_index(drop=True)
-    return GateResult(not reasons, checks, reasons, accepted=accepted, unused=unused)
+    missing = rows[rows["status"] == NOT_CHECKABLE]
+    missing = missing.assign(intersection=missing["characteristic"].str.contains(" x ", regex=False))
+    unchecked = [  # single characteristics first: their gaps matter most to a reader
+        f"{label(r['metric'], r['gate_k'])} for {r['characteristic']}={r['group']}: {r['why']}"
+        for _, r in missing.sort_values(["intersection", *key], kind="mergesort").iterrows()
+    ]
+    checks = rows.astype({"k": "Int64", "gate_k": "Int64", "comparisons": "Int64"})[CHECK_COLUMNS]
+    return GateResult(
+        not reasons,
+        checks.reset_index(drop=True),
+        reasons,
+        accepted=accepted,
+        unused=unused,
+        not_checkable=unchecked,
+    )

@@ -238,13 +238,19 @@ def margins(characteristic: str, names: list[str]) -> list[np.ndarray]:
     return [b for b in blocks if len(b) > 1]
 
 
-def _protect(flags: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Where a row (R, C) holds exactly one suppressed count, suppress the smallest other count too
-    (a non-zero one first; the first column on ties), so the lone one cannot be recovered from the total."""
+def _protect(flags: np.ndarray, counts: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
+    """Where a row (R, C) holds exactly one suppressed count, suppress the smallest other count too,
+    so that the lone one cannot be recovered from the total.
+
+    The complement is the smallest count, an empty one (0) included: hiding an empty cell protects
+    as well as hiding a full one (the reader learns only the two cells' sum) and withholds far less.
+    Columns marked in ``keep`` (the reference group) are taken last; ties go to the first column.
+    """
     lone = flags.sum(axis=1) == 1
     if not lone.any():
         return flags
-    key = np.where(flags, np.inf, counts + np.where(counts == 0, 1e18, 0.0))
+    last = np.zeros(flags.shape[1]) if keep is None else np.where(keep, 1e18, 0.0)
+    key = np.where(flags, np.inf, counts + last)
     pick = key.argmin(axis=1)
     rows = np.flatnonzero(lone & np.isfinite(key.min(axis=1)))
     out = flags.copy()
@@ -253,7 +259,11 @@ def _protect(flags: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 
 def suppress(
-    counts: np.ndarray, min_cell: int, blocks: list[np.ndarray], already: np.ndarray | None = None
+    counts: np.ndarray,
+    min_cell: int,
+    blocks: list[np.ndarray],
+    already: np.ndarray | None = None,
+    keep: int | None = None,
 ) -> np.ndarray:
     """Small-number suppression flags for one characteristic's counts of people.
 
@@ -263,27 +273,34 @@ def suppress(
         Shape (S, G): distinct persons per scope (row 0 pooled, then one row per month) and group.
     min_cell
         Counts from 1 to ``min_cell - 1`` are suppressed (primary). A count of 0 describes nobody
-        and is shown.
+        and is shown (unless it must serve as a complement).
     blocks
         Index sets of groups adding up to a known total (:func:`margins`).
     already
         Flags (S, G) suppressed for another reason (the group itself is too small).
+    keep
+        Index of a group to hide only when nothing else can protect a cell: the reference group,
+        whose figures every comparison needs.
 
     Returns
     -------
     numpy.ndarray
         Bool (S, G). Secondary suppression repeats until stable: in any block (and across the
         months of one group, whose list places add up to the pooled figure) with exactly one
-        suppressed count, the smallest other count is suppressed as well.
+        suppressed count, the smallest other count (empty ones first, the reference last) is
+        suppressed as well.
     """
     flags = (counts > 0) & (counts < min_cell)
     if already is not None:
         flags = flags | already
     counts = counts.astype("float64")
+    reference = np.zeros(counts.shape[1], dtype=bool)
+    if keep is not None:
+        reference[keep] = True
     while True:
         before = int(flags.sum())
         for idx in blocks:
-            flags[:, idx] = _protect(flags[:, idx], counts[:, idx])
+            flags[:, idx] = _protect(flags[:, idx], counts[:, idx], reference[idx])
         if flags.shape[0] > 2:
             flags[1:] = _protect(flags[1:].T, counts[1:].T).T
         if int(flags.sum()) == before:

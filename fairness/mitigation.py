@@ -21,10 +21,12 @@ for precision@k, harm captured@k and the largest disparity between groups of one
 - ``without flagged proxies``: the production model without the features the proxy audit
   flagged for the characteristic.
 
-``largest_disparity`` is ``max |1 - ratio|`` over recorded groups with at least ``min_group``
+``largest_disparity`` is ``max |1 - ratio|`` (a distance from parity, not a ratio: a ratio of 2.84
+gives 1.84) over recorded groups with at least ``min_group``
 test rows, where ``ratio`` is a group's metric at k (``disparity_metric``: the selection rate by
 default) over that of the largest group; "not recorded" is left out. The notes name the group with
-the largest gap and how few people of the smallest group were listed: with a list of 100 a
+the largest gap and how few people of the smallest group were listed; ``largest_ratio`` is that
+group's ratio itself and ``largest_group`` its name: with a list of 100 a
 month these ratios rest on a few dozen people, so read them as indications, not findings.
 Training rows are a seeded subsample of ``max_train_rows``; only the latest ``test_months`` test
 dates are scored, so the whole table costs well under a minute on the default world.
@@ -54,6 +56,8 @@ TRADEOFF_COLUMNS = [
     "largest_disparity",
     "disparity_metric",
     "notes",
+    "largest_ratio",
+    "largest_group",
 ]
 PRODUCTION = "production model"
 EG_ERROR = "ExponentiatedGradient (error-rate parity)"
@@ -209,24 +213,30 @@ def _group_metric(on_list: np.ndarray, y: np.ndarray, groups: np.ndarray, metric
 
 def _disparity(
     on_list: np.ndarray, y: np.ndarray, groups: np.ndarray, settings: MitigationSettings
-) -> tuple[float, str, str]:
-    """(largest |1 - ratio|, metric description, note naming the group and its ratio)."""
+) -> tuple[float, float, str, str, str]:
+    """(largest |1 - ratio|, that ratio, its group, metric description, note naming the group)."""
     table = _group_metric(on_list, y, groups, settings.disparity_metric)
     table = table[(table.index != NOT_RECORDED) & (table["n"] >= settings.min_group)]
     name = METRIC_NAMES[settings.disparity_metric]
     if len(table) < 2:
-        return np.nan, f"{name} ratio", f"fewer than two groups with {settings.min_group}+ test rows"
+        return (
+            np.nan,
+            np.nan,
+            "",
+            f"{name} ratio",
+            f"fewer than two groups with {settings.min_group}+ test rows",
+        )
     reference = table["n"].idxmax()
     ratios = (table["value"] / table.loc[reference, "value"]).drop(reference)
     gaps = (1 - ratios).abs()
     description = f"{name}@k ratio to {reference} (largest group)"
     if gaps.isna().all():
-        return np.nan, description, f"{name} of {reference} is 0 or undefined"
+        return np.nan, np.nan, "", description, f"{name} of {reference} is 0 or undefined"
     worst = gaps.idxmax()
     fewest = table["top"].idxmin()
     note = f"largest gap: {worst} at {ratios[worst]:.2f}; "
     note += f"fewest listed: {fewest} ({int(table.loc[fewest, 'top'])})"
-    return float(gaps[worst]), description, note
+    return float(gaps[worst]), float(ratios[worst]), str(worst), description, note
 
 
 def _figures(test: pd.DataFrame, on_list: np.ndarray, label_col: str, harm_col: str) -> tuple[float, float]:
@@ -334,7 +344,7 @@ def mitigation_analysis(
     for name, (score, secondary, note) in scores.items():
         on_list = listed(test, score, secondary, k)
         precision, harm = _figures(test, on_list, label_col, harm_col)
-        gap, description, gap_note = _disparity(on_list, y_test, test_groups, settings)
+        gap, ratio, worst, description, gap_note = _disparity(on_list, y_test, test_groups, settings)
         notes = "; ".join(n for n in (note, gap_note, f"top {k} in each of {months} test months") if n)
-        rows.append([name, characteristic, precision, harm, gap, description, notes])
+        rows.append([name, characteristic, precision, harm, gap, description, notes, ratio, worst])
     return pd.DataFrame(rows, columns=TRADEOFF_COLUMNS)

@@ -42,7 +42,9 @@ class AcceptedBreach(BaseModel):
 
     characteristic: str = Field(min_length=1, description="Characteristic of the breach, e.g. age_band.")
     group: str = Field(min_length=1, description="Group of the breach, as the report names it, e.g. 35-49.")
-    metric: str = Field(min_length=1, description="Gate metric of the breach: precision, fpr or recall.")
+    metric: str = Field(
+        min_length=1, description="Gate metric of the breach: precision, fpr, recall or selection_rate."
+    )
     reason: str = Field(
         min_length=20,
         description="Why the difference is accepted: the legitimate aim and why the list is a "
@@ -112,6 +114,26 @@ class GateSettings(BaseModel):
         "most runs. false: any point ratio below the minimum breaches.",
     )
 
+    selection_rate_bounds: tuple[float, float] | None = Field(
+        (0.8, 1.25),
+        description="A group's selection rate at k (the share of the group that is listed) divided by "
+        "the reference group's must lie in [lower, upper], unless the corrected test finds parity "
+        "plausible. The error-rate rules above are measured against recorded outcomes: where one "
+        "group's behaviour is recorded more often than another's (recording bias), a list can look "
+        "equally accurate for every group while listing one group far more often, which is what "
+        "label bias looks like. A selection-rate breach therefore blocks release until an equality "
+        "reviewer records why it is justified (`accepted`): for example that the difference follows "
+        "differences in recorded serious offending that the force has examined and believes reflect "
+        "behaviour rather than recording. null: selection rates are reported but not gated.",
+    )
+    fallback_to_larger_k: bool = Field(
+        True,
+        description="When a comparison cannot be checked at k (too few people behind a figure, or a "
+        "figure not defined), check it at the next larger audited list length, and say so. A group "
+        "too small for the published list can often be checked on a longer list; the check is then "
+        "about how the score orders that group, not about the published list itself.",
+    )
+
     accepted: list[AcceptedBreach] = Field(
         [],
         description="Breaches an equality reviewer has examined and accepted, each with the reason, "
@@ -135,9 +157,25 @@ class GateSettings(BaseModel):
             raise ValueError(f"unknown gate metrics {unknown}; valid: {list(METRIC_NAMES)}")
         return names
 
+    def checked_metrics(self) -> list[str]:
+        """The metrics the gate compares: the ratio rules, then selection rate and recall when set."""
+        out = list(self.metrics)
+        if self.selection_rate_bounds is not None and "selection_rate" not in out:
+            out.append("selection_rate")
+        if self.min_recall_ratio is not None and "recall" not in out:
+            out.append("recall")
+        return out
+
+    @field_validator("selection_rate_bounds")
+    @classmethod
+    def _selection_around_parity(cls, bounds: tuple[float, float] | None) -> tuple[float, float] | None:
+        if bounds is not None and not 0 < bounds[0] < 1 < bounds[1]:
+            raise ValueError(f"selection_rate_bounds must satisfy 0 < lower < 1 < upper, got {list(bounds)}")
+        return bounds
+
     @model_validator(mode="after")
     def _accepted_are_gate_checks(self) -> GateSettings:
-        checked = [*self.metrics, *(["recall"] if self.min_recall_ratio is not None else [])]
+        checked = self.checked_metrics()
         seen = set()
         for a in self.accepted:
             if a.metric not in checked:
@@ -255,7 +293,7 @@ class FairnessSettings(BaseModel):
         g = self.gate
         if g.k not in self.ks:
             raise ValueError(f"gate.k = {g.k} must be one of ks {self.ks}")
-        needed = [*g.metrics, *(["recall"] if g.min_recall_ratio is not None else [])]
+        needed = g.checked_metrics()
         missing = [m for m in needed if m not in self.disparity_metrics]
         if missing:
             raise ValueError(f"gate metrics {missing} must be in disparity_metrics {self.disparity_metrics}")

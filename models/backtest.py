@@ -13,9 +13,14 @@ Calibration is chosen by the backtest too. Every method of :data:`models.calibra
 fitted on each split's calibration rows (calibrators are cheap; the LightGBM fit is shared) and
 scored on its test rows, overall and within each test month's top 1% by the model's score, where
 the list is drawn (:attr:`BacktestResult.calibration_comparison`). With ``calibration="auto"``
-each candidate takes the method that :func:`choose_calibration` picks from its comparison (the
-rule is :data:`CALIBRATION_RULE`); otherwise the configured method. The chosen candidate's method
-is the one the production model is calibrated with (:func:`resolve_calibration`).
+each candidate takes the method that :func:`~models.calibration_choice.choose_calibration` picks
+from its comparison (the rule is :data:`models.calibration_choice.CALIBRATION_RULE`); otherwise
+the configured method. The chosen candidate's method is the one the production model is
+calibrated with (:func:`resolve_calibration`).
+
+A candidate with a grid of settings is tuned inside each split (:mod:`models.tuning`): the setting
+that split is fitted with is chosen on its own training and validation rows, never its test rows;
+:attr:`BacktestResult.tuning` records every setting's inner score and which one each split took.
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ import numpy as np
 import pandas as pd
 
 from models.baselines import Scorer
-from models.calibrate import METHODS, CalibrationReport, Calibrator, Method, calibration_report, top_rows
+from models.calibrate import METHODS, CalibrationReport, Calibrator, Method
+from models.calibration_choice import choose_calibration, compare_calibrations
 from models.evaluate import (
     EvaluationResult,
     EvaluationSettings,
@@ -39,8 +45,9 @@ from models.evaluate import (
     select_model,
 )
 from models.expected_harm import HarmGivenOutcome
-from models.splits import Split
+from models.splits import PARTS, Split
 from models.train import LightGBMRanker, ModelSettings
+from models.tuning import TUNING_COLUMNS, Setting, tune
 
 KEYS = ["person_id", "as_of"]
 PROBABILITY = "__probability"  # suffix of a candidate's calibrated-probability column
@@ -49,24 +56,19 @@ CalibrationSetting = Method | Literal["auto"]
 AUTO_FALLBACK: Method = "beta"
 """``auto`` without a backtest to choose by (backtest disabled or skipped): beta calibration, the
 method the backtest chose on the demo world (``bench/calibration.py``)."""
-TOP_SHARE = 0.01  # the top of each test month's scores where calibration is judged again
-CALIBRATION_TARGETS = {"ece": 0.02, "ece_top": 0.05, "slope_lo": 0.9, "slope_hi": 1.1}
-CALIBRATION_RULE = (
-    "Only methods that give every distinct score in each test month's top 1% its own probability compete "
-    "(a method that is flat there, such as isotonic steps, would show listed people one shared probability), "
-    "or every method when none does. Of those, the ones meeting every target on the pooled test months "
-    "(ECE <= 0.02 overall, ECE <= 0.05 within each month's top 1% by score, calibration slope between 0.9 "
-    "and 1.1) compete, or all of them when none does; the lowest Brier score within the top 1% wins, then "
-    "the lowest overall ECE."
-)
 
 
 @dataclass
 class Candidate:
-    """A LightGBM configuration competing in the backtest."""
+    """A LightGBM configuration competing in the backtest.
+
+    With a ``grid`` (two or more settings) each split is fitted with the setting chosen on that
+    split's own fitting rows (:func:`models.tuning.tune`); ``settings`` is then the configured one.
+    """
 
     name: str
     settings: ModelSettings
+    grid: tuple[Setting, ...] = ()
 
 
 @dataclass
@@ -107,6 +109,11 @@ class BacktestResult:
     method, n, n_top, distinct_top, tied_top, ece, ece_top, brier, brier_top, slope, intercept,
     meets_targets and chosen (see :func:`compare_calibrations`); ``calibration_choice`` the
     method each candidate took.
+
+    ``parts``: one row per (split, part) with split (1-based, the order of ``splits``), part
+    (train, validation, calibration, test), rows and positives. ``tuning``: one row per (split,
+    candidate with a grid, setting) with :data:`models.tuning.TUNING_COLUMNS`; empty without grids.
+    ``settings_used``: per candidate, the model settings each split was fitted with.
     """
 
     splits: list[Split]
@@ -118,6 +125,9 @@ class BacktestResult:
     calibration_comparison: pd.DataFrame = field(default_factory=pd.DataFrame)
     calibration_choice: dict[str, Method] = field(default_factory=dict)
     calibration_setting: CalibrationSetting = "isotonic"
+    parts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    tuning: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TUNING_COLUMNS))
+    settings_used: dict[str, list[ModelSettings]] = field(default_factory=dict)
 
     @property
     def calibration_method(self) -> Method:
@@ -125,6 +135,15 @@ class BacktestResult:
         return self.calibration_choice.get(
             self.selection.chosen, resolve_calibration(self.calibration_setting)
         )
+
+
+def part_counts(split: Split, number: int, as_of: pd.Series, y: np.ndarray) -> list[dict[str, object]]:
+    """Rows and rows with the outcome (``y``, 0/1 in matrix order) in each part of one split."""
+    parts = split.indices(as_of)
+    return [
+        {"split": number, "part": p, "rows": len(parts[p]), "positives": int(y[parts[p]].sum())}
+        for p in PARTS
+    ]
 
 
 def resolve_calibration(setting: CalibrationSetting, result: BacktestResult | None = None) -> Method:
@@ -181,59 +200,32 @@ def fit_model(
     return FittedModel(ranker, calibrator, split.train, split.calibration, harm_model)
 
 
-def choose_calibration(comparison: pd.DataFrame) -> Method:
-    """The method :data:`CALIBRATION_RULE` picks from one candidate's rows of the comparison
-    (columns method, tied_top, meets_targets, brier_top and ece; ties go to the order of METHODS)."""
-    rows = comparison
-    if (rows["tied_top"] == 0).any():
-        rows = rows[rows["tied_top"] == 0]
-    if rows["meets_targets"].any():
-        rows = rows[rows["meets_targets"]]
-    order = rows.assign(_order=rows["method"].map(list(METHODS).index))
-    best = order.sort_values(["brier_top", "ece", "_order"], kind="mergesort").iloc[0]
-    method: Method = best["method"]
-    return method
-
-
-def meets_targets(report: CalibrationReport) -> bool:
-    """Whether a report meets every one of :data:`CALIBRATION_TARGETS`."""
-    t = CALIBRATION_TARGETS
-    slope = t["slope_lo"] <= report.slope <= t["slope_hi"]
-    return bool(report.ece <= t["ece"] and report.ece_top <= t["ece_top"] and slope)
-
-
-def _distinct(groups: np.ndarray, values: np.ndarray) -> int:
-    return len(pd.DataFrame({"g": groups, "v": values}).drop_duplicates())
-
-
-def compare_calibrations(
-    name: str,
-    probabilities: Mapping[Method, np.ndarray],
-    y: np.ndarray,
-    score: np.ndarray,
-    groups: np.ndarray,
-) -> tuple[pd.DataFrame, dict[Method, CalibrationReport]]:
-    """One candidate's comparison rows (see :class:`BacktestResult`) and report per method.
-
-    ``score`` is the candidate's ranking score and ``groups`` the population of each row (test
-    month or fold); the top is each group's top :data:`TOP_SHARE` by score. ``tied_top`` counts
-    the distinct scores there that share a probability with another (0: the method resolves the top).
-    """
-    top = top_rows(score, TOP_SHARE, groups=groups)
-    scores_top = _distinct(groups[top], score[top])
-    reports = {m: calibration_report(p, y, top=top) for m, p in probabilities.items()}
-    figures = ("n", "n_top", "distinct_top", "ece", "ece_top", "brier", "brier_top")
-    rows = [
-        {"candidate": name, "method": m}
-        | {k: r.summary()[k] for k in figures}
-        | {"tied_top": scores_top - _distinct(groups[top], probabilities[m][top])}
-        | {"slope": r.slope, "intercept": r.intercept, "meets_targets": meets_targets(r)}
-        for m, r in reports.items()
-    ]
-    frame = pd.DataFrame(rows)
-    counts = ["n", "n_top", "distinct_top", "tied_top"]
-    frame[counts] = frame[counts].astype("int64")
-    return frame, reports
+def candidate_settings(
+    candidate: Candidate,
+    matrix: pd.DataFrame,
+    split: Split,
+    features: Sequence[str],
+    seed: int,
+    inner_folds: int = 3,
+    label_col: str = "label",
+    harm_col: str = "future_harm",
+) -> tuple[ModelSettings, pd.DataFrame | None]:
+    """The settings to fit ``split`` with: the candidate's own, or with a grid the one
+    :func:`models.tuning.tune` chooses on the split's fitting rows (and its table of scores).
+    For a production fit, pass its split: the choice is made on its own fitting months too."""
+    if len(candidate.grid) < 2:
+        return candidate.settings, None
+    best, table = tune(
+        matrix,
+        split,
+        features,
+        candidate.grid,
+        seed,
+        n_folds=inner_folds,
+        label_col=label_col,
+        harm_col=harm_col,
+    )
+    return candidate.grid[best].settings, table
 
 
 def backtest(
@@ -252,6 +244,7 @@ def backtest(
     calibration: CalibrationSetting = "isotonic",
     decimals: int = 6,
     expected_harm: bool = False,
+    inner_folds: int = 3,
 ) -> BacktestResult:
     """Score every candidate and baseline on every split's test rows, then evaluate and select.
 
@@ -267,13 +260,20 @@ def backtest(
     expected_harm
         Also rank each candidate by expected harm (column ``<name>__expected_harm``), evaluated
         beside it; selection still chooses among the candidates' own rankings.
+    inner_folds
+        Inner folds a candidate's grid is tuned by when a split has no validation months.
     """
     frames, seconds = [], {c.name: 0.0 for c in candidates}
     calibrated: dict[str, dict[str, list[np.ndarray]]] = {
         c.name: {m: [] for m in METHODS} for c in candidates
     }
     harm_given: dict[str, list[np.ndarray]] = {c.name: [] for c in candidates}
-    for split in splits:
+    used: dict[str, list[ModelSettings]] = {c.name: [] for c in candidates}
+    counts: list[dict[str, object]] = []
+    tuning: list[pd.DataFrame] = []
+    y_all = matrix[label_col].to_numpy(dtype="int64")
+    for number, split in enumerate(splits, start=1):
+        counts += part_counts(split, number, matrix["as_of"], y_all)
         parts = split.indices(matrix["as_of"])
         test = matrix.iloc[parts["test"]]
         cols = [*KEYS, label_col, harm_col] + ([v100_col] if v100_col else [])
@@ -282,11 +282,17 @@ def backtest(
         cal = matrix.iloc[calibration_rows(split, matrix["as_of"])]
         for candidate in candidates:
             start = time.perf_counter()
+            settings, table = candidate_settings(
+                candidate, matrix, split, features, seed, inner_folds, label_col, harm_col
+            )
+            if table is not None:
+                tuning.append(table.assign(split=number, candidate=candidate.name))
+            used[candidate.name].append(settings)
             fitted = fit_model(
                 matrix,
                 split,
                 features,
-                candidate.settings,
+                settings,
                 seed,
                 label_col=label_col,
                 harm_col=harm_col,
@@ -339,8 +345,24 @@ def backtest(
     )
     chosen = select_model(result, selection, candidates=names)
     comparison = pd.concat(comparisons, ignore_index=True)
+    tuned = (
+        pd.concat(tuning, ignore_index=True)[TUNING_COLUMNS]
+        if tuning
+        else pd.DataFrame(columns=TUNING_COLUMNS)
+    )
     return BacktestResult(
-        splits, predictions, result, chosen, reports, seconds, comparison, choice, calibration
+        splits,
+        predictions,
+        result,
+        chosen,
+        reports,
+        seconds,
+        comparison,
+        choice,
+        calibration,
+        parts=pd.DataFrame(counts),
+        tuning=tuned,
+        settings_used=used,
     )
 
 

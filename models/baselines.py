@@ -7,7 +7,8 @@ Column names are constructor arguments, so the baselines read any table that has
   last 365 days (no fitting).
 - :class:`RFGScorer`: a points matrix of recency, frequency and gravity (no fitting).
 - :class:`LogisticBaseline`: an OGRS-like logistic regression on a few history features.
-- :class:`ColumnScorer`: any existing column, such as a risk score the force already uses.
+- :class:`ColumnScorer`: any existing column, such as a risk score the force already uses (missing
+  values refused, filled, or ranked last).
 - :class:`OracleScorer`: the true propensity of the synthetic world (evaluation only).
 """
 
@@ -56,12 +57,18 @@ class ColumnScorer:
     column
         The score column; it is never a model feature.
     fill_value
-        Used for missing values; None refuses them.
+        Used for missing values; None refuses them (unless ``missing_last``).
+    missing_last
+        Rank rows without a value after every row with one: they score one below the lowest value
+        among the scored rows (0 when none has a value), so they tie with each other and the list's
+        tie-break (V100 harm, then person_id) orders them. The ranking score of a missing row is
+        therefore not a value the column held.
     """
 
-    def __init__(self, column: str, fill_value: float | None = None) -> None:
+    def __init__(self, column: str, fill_value: float | None = None, missing_last: bool = False) -> None:
         self.column = column
         self.fill_value = fill_value
+        self.missing_last = missing_last
 
     def fit(self, X: pd.DataFrame, y: np.ndarray | pd.Series | None = None) -> Self:
         """Check that ``X`` has the column; nothing is learned."""
@@ -70,9 +77,20 @@ class ColumnScorer:
 
     def score(self, X: pd.DataFrame) -> np.ndarray:
         """The column as float64, shape (n,)."""
-        if self.fill_value is not None and self.column in X.columns:
-            X = X[[self.column]].astype("float64").fillna(self.fill_value)
+        if self.column in X.columns and (self.fill_value is not None or self.missing_last):
+            values = pd.to_numeric(X[self.column], errors="coerce").astype("float64")
+            values = values.where(np.isfinite(values))
+            fill = self.fill_value
+            if fill is None:
+                lowest = values.min()
+                fill = float(lowest) - 1.0 if pd.notna(lowest) else 0.0
+            X = values.fillna(fill).to_frame(self.column)
         return _columns(X, [self.column], type(self).__name__)[self.column].to_numpy()
+
+    def missing(self, X: pd.DataFrame) -> int:
+        """How many rows of ``X`` have no (finite) value in the column."""
+        values = pd.to_numeric(X[self.column], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        return int((~np.isfinite(values)).sum())
 
 
 class V100Scorer(ColumnScorer):

@@ -3,7 +3,8 @@
 Any person-level table with person_id, as_of (optional), numeric or text features and a 0/1
 label can be backtested (`harmrank backtest --matrix`). Columns take one role each: key,
 label, harm, protected (kept aside for the audit, never a feature), baseline (a score the
-force already uses, never a feature), ignored, or feature. Text columns become categorical
+force already uses, never a feature; a row without a value is ranked last by it, and the notes
+say how many), ignored, or feature. Text columns become categorical
 features with sorted categories (LightGBM's native handling); booleans become 0/1. A text or
 integer column with a different value on every row looks like an identifier and is refused
 as a feature.
@@ -70,6 +71,18 @@ def _feature(values: pd.Series, name: str, source: str) -> pd.Series:
     return pd.Series(pd.Categorical(text, categories=sorted(text.dropna().unique())), index=values.index)
 
 
+def _baseline(values: pd.Series, name: str) -> tuple[pd.Series, str]:
+    """A baseline column as float64 (NaN where it has no number) and a note counting those rows."""
+    numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+    numbers = numbers.where(np.isfinite(numbers))
+    missing = int(numbers.isna().sum())
+    if not missing:
+        return numbers, ""
+    text = int((numbers.isna() & values.notna()).sum())
+    unreadable = f" ({text:,} of them text that is not a number)" if text else ""
+    return numbers, f"baseline {name}: {missing:,} of {len(values):,} rows missing{unreadable}, ranked last"
+
+
 def _refuse_id(name: str, source: str) -> None:
     raise RecordsError(
         f"{source}: column {name!r} has a different value on every row, like an identifier; an identifier "
@@ -123,7 +136,9 @@ def prepare_matrix(
         _need(frame, [harm], "--harm", source)
         out[harm] = pd.to_numeric(out[harm], errors="raise").astype("float64")
     for col in baselines:
-        out[col] = pd.to_numeric(out[col], errors="coerce").astype("float64")
+        out[col], note = _baseline(out[col], col)
+        if note:
+            notes.append(note)
     taken = {*KEYS, label, harm, *protected, *baselines, *ignore}
     features = [c for c in out.columns if c not in taken]
     if not features:

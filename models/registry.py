@@ -503,3 +503,21 @@ def load_champion(settings: TrackingSettings) -> tuple[lgb.Booster, Calibrator, 
     booster = mlflow.lightgbm.load_model(f"models:/{name}/{version}")
     state = json.loads(mlflow.artifacts.load_text(f"runs:/{found.run_id}/{CALIBRATOR_PATH}"))
     return booster, calibrator_from_dict(state), int(version)
+
+
+def fitted_dates(settings: TrackingSettings, version: int) -> list[pd.Timestamp]:
+    """Every as-of date a registered version's model was trained, validated or calibrated on,
+    from its run's ``training.*_dates`` params; empty when they were not recorded (or were cut)."""
+    _, client = _connect(settings)
+    found = client.get_model_version(settings.registered_model, str(version))
+    if found.run_id is None:
+        return []
+    params = client.get_run(found.run_id).data.params
+    dates: list[pd.Timestamp] = []
+    for part in ("train_dates", "validation_dates", "calibration_dates"):
+        text = params.get(f"training.{part}")
+        try:
+            dates += [pd.Timestamp(d) for d in json.loads(text)] if text else []
+        except (ValueError, TypeError):  # truncated or not a list: the window is unknown
+            return []
+    return sorted(set(dates))

@@ -2,7 +2,11 @@
 
 Reads a person-level table, backtests the LightGBM candidates against the force's own
 baseline columns, and writes ``metrics.json``, ``predictions.parquet`` and ``model.html`` into
-DIR; with protected columns also the equality audit, ``audit.json`` and ``equality.html``.
+DIR; with protected columns also the equality audit (groups, gate and the proxy audit of the
+table's own features), ``audit.json`` and ``equality.html``.
+
+A small table (``backtest.small_table.max_rows``) is tuned per split over the small-table grid;
+``backtest.search``, when set, is the grid instead (:mod:`models.tuning`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from models.evaluate import POOLED
 from models.importance import shap_importance
 from models.matrix import PreparedMatrix, prepare_matrix
 from models.splits import Split, kfold_splits, split_table, temporal_splits
+from models.tuning import TUNING_METRIC, Setting, setting_label
 from scoring.config import RunConfig
 from scoring.equality import write_equality
 from scoring.io import private_dir, write_json, write_table, write_text
@@ -39,6 +44,11 @@ def read_matrix(path: Path) -> pd.DataFrame:
         raise RecordsError(f"{path} could not be read as {path.suffix.lstrip('.') or 'CSV'}: {exc}") from None
 
 
+def small_table(rows: int, config: RunConfig) -> bool:
+    """Whether a matrix of ``rows`` rows gets the small-table settings (``backtest.small_table``)."""
+    return rows <= config.backtest.small_table.max_rows
+
+
 def make_splits(prepared: PreparedMatrix, horizon_months: int, config: RunConfig) -> list[Split]:
     """Temporal splits over the matrix's as-of dates, or seeded k-fold when it has a single date."""
     dates = prepared.frame["as_of"].unique()
@@ -48,25 +58,28 @@ def make_splits(prepared: PreparedMatrix, horizon_months: int, config: RunConfig
     return temporal_splits(dates, horizon_months, settings)
 
 
-def _suffix(overrides: dict[str, float | int]) -> str:
-    return "".join(f"_{key}{value:g}" for key, value in sorted(overrides.items()))
+def candidates(config: RunConfig, has_harm: bool, rows: int | None = None) -> list[Candidate]:
+    """LightGBM candidates: one per objective, named ``lightgbm_<objective>``.
 
-
-def candidates(config: RunConfig, has_harm: bool) -> list[Candidate]:
-    """LightGBM candidates: per objective, the configured model and each entry of the search.
-
-    Lambdarank needs a harm column to grade relevance. A search entry's name carries its
-    overrides, e.g. ``lightgbm_binary_num_leaves31``.
+    Lambdarank needs a harm column to grade relevance. With ``backtest.search`` set, the configured
+    model and the search entries form the candidate's grid; otherwise a matrix of ``rows`` rows
+    (matrix mode) that is small gets the small-table grid. A grid is tuned inside each split
+    (:mod:`models.tuning`); the monthly job passes no ``rows``.
     """
+    backtest_settings = config.backtest
+    if backtest_settings.search:
+        entries = [{}, *backtest_settings.search]
+    elif rows is not None and small_table(rows, config):
+        entries = list(backtest_settings.small_table.grid)
+    else:
+        entries = []
     out = []
-    for objective in config.backtest.objectives:
+    for objective in backtest_settings.objectives:
         if objective == "lambdarank" and not has_harm:
             continue
-        for overrides in [{}, *config.backtest.search]:
-            settings = config.model.model_validate(
-                config.model.model_dump() | dict(overrides) | {"objective": objective}
-            )
-            out.append(Candidate(f"lightgbm_{objective}{_suffix(overrides)}", settings))
+        base = config.model.model_dump() | {"objective": objective}
+        grid = tuple(Setting(setting_label(o), config.model.model_validate(base | dict(o))) for o in entries)
+        out.append(Candidate(f"lightgbm_{objective}", config.model.model_validate(base), grid))
     return out
 
 
@@ -105,6 +118,8 @@ def metrics_document(result: BacktestResult, notes: list[str], source: str) -> d
         "source": source,
         "notes": notes + sorted({s.note for s in result.splits if s.note}),
         "splits": split_table(result.splits).astype(str).to_dict(orient="records"),
+        "parts": result.parts.to_dict(orient="records"),
+        "tuning": _tuning_records(result),
         "models": models,
         "selection": {
             "chosen": result.selection.chosen,
@@ -115,6 +130,22 @@ def metrics_document(result: BacktestResult, notes: list[str], source: str) -> d
         "calibration": {name: report.summary() for name, report in result.calibration.items()},
         "fit_seconds": {name: round(s, 1) for name, s in result.fit_seconds.items()},
     }
+
+
+def _tuning_records(result: BacktestResult) -> list[dict[str, Any]]:
+    """Every grid setting's inner score per split and candidate (empty without a grid)."""
+    return [
+        {
+            "split": int(r["split"]),
+            "candidate": str(r["candidate"]),
+            "setting": str(r["setting"]),
+            "inner_folds": int(r["inner_folds"]),
+            TUNING_METRIC: _clean(r[TUNING_METRIC]),
+            "chosen": bool(r["chosen"]),
+            "note": str(r["note"]),
+        }
+        for r in result.tuning.to_dict(orient="records")
+    ]
 
 
 def backtest_matrix(
@@ -142,12 +173,18 @@ def backtest_matrix(
     frame = prepared.frame.rename(columns={label: "label_"})
     prepared.frame = frame
     splits = make_splits(prepared, config.label.horizon_months, config)
-    scorers = {f"baseline:{col}": ColumnScorer(col) for col in prepared.baselines}
+    scorers = {f"baseline:{col}": ColumnScorer(col, missing_last=True) for col in prepared.baselines}
+    if small_table(len(frame), config) and not config.backtest.search:
+        prepared.notes.append(
+            f"small table ({len(frame):,} rows, at most backtest.small_table.max_rows "
+            f"{config.backtest.small_table.max_rows:,}): model settings chosen per split from the "
+            "small-table grid by inner cross-validation on the split's own fitting rows"
+        )
     result = backtest(
         frame,
         prepared.features,
         splits,
-        candidates(config, harm is not None),
+        candidates(config, harm is not None, rows=len(frame)),
         scorers,
         seed=config.seed,
         evaluation=config.backtest.evaluation,
@@ -156,13 +193,14 @@ def backtest_matrix(
         harm_col=prepared.harm_col,
         calibration=config.backtest.calibration,
         decimals=config.output.score_decimals,
+        inner_folds=config.backtest.inner_folds,
     )
     document = metrics_document(result, prepared.notes, str(path))
     private_dir(out)
     write_json(document, out / "metrics.json")
     write_table(result.predictions, out / "predictions.parquet")
     as_of = pd.Timestamp(frame["as_of"].max()).date().isoformat()
-    importance = _importance(frame, prepared, splits[-1], result.selection.chosen, config)
+    importance = _importance(frame, prepared, result, config)
     page = render_model_report(
         result,
         as_of=as_of,
@@ -172,19 +210,29 @@ def backtest_matrix(
     )
     write_text(page, out / "model.html")
     if prepared.protected:
-        equality = matrix_equality(result, frame, prepared.protected, prepared.harm_col, config)
+        equality = matrix_equality(
+            result, frame, prepared.protected, prepared.harm_col, config, features=prepared.features
+        )
         write_equality(equality, as_of, out)
         document["release"] = equality.release
         document["gate"] = equality.gate.to_dict()
+        if equality.proxies is not None:
+            flagged = equality.proxies.characteristics
+            document["proxies"] = {
+                "flagged_characteristics": sorted(set(flagged.loc[flagged["flagged"], "characteristic"])),
+                "flagged_features": equality.proxies.flagged_features(),
+            }
         write_json(document, out / "metrics.json")
     return result, document
 
 
 def _importance(
-    frame: pd.DataFrame, prepared: PreparedMatrix, split: Split, chosen: str, config: RunConfig
+    frame: pd.DataFrame, prepared: PreparedMatrix, result: BacktestResult, config: RunConfig
 ) -> pd.DataFrame:
-    """Mean |SHAP| of the chosen candidate refitted on the last split, over a sample of its test rows."""
-    settings = next(c.settings for c in candidates(config, True) if c.name == chosen)
+    """Mean |SHAP| of the chosen candidate refitted on the last split (with the settings that split
+    was fitted with), over a sample of its test rows."""
+    chosen, split = result.selection.chosen, result.splits[-1]
+    settings = result.settings_used[chosen][-1]
     fitted = fit_model(
         frame,
         split,

@@ -12,22 +12,29 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from fairness.audit import AuditResult, audit
+from fairness.audit import AuditResult, _records, audit
+from fairness.drivers import family_gaps, score_distribution
 from fairness.gate import GateResult, gate
 from fairness.groups import attach_groups
+from fairness.makeup import list_makeup
 from fairness.mitigation import mitigation_analysis, mitigation_split
 from fairness.proxies import ProxyResult, proxy_audit
+from fairness.settings import INTERSECTION_SEP
 from features.errors import PipelineError
 from features.records.schema import Records
 from models.backtest import PROBABILITY, BacktestResult
+from models.importance import tree_shap
 from models.reasons import police_activity_share
+from models.train import LightGBMRanker
 from scoring.config import RunConfig
-from scoring.io import write_json, write_text
+from scoring.io import write_json, write_table, write_text
 from scoring.reports.equality import render_equality_report
 
 log = logging.getLogger("harmrank")
+FAMILY_SAMPLE = 4_000  # persons of the cohort whose reasons are summed by group (TreeSHAP, ~2 ms each)
 
 
 @dataclass
@@ -40,6 +47,11 @@ class Equality:
     tradeoff: pd.DataFrame | None
     policy: dict[str, bool]
     notes: list[str] = field(default_factory=list)
+    list_makeup: pd.DataFrame | None = None  # this month's released list by group (fairness.makeup)
+    model: str = ""  # which model the backtest figures describe, in words
+    score_distribution: pd.DataFrame | None = None  # backtest scores by group (fairness.drivers)
+    family_gaps: pd.DataFrame | None = None  # this month's cohort: reason families by group
+    family_sample: int = 0  # persons of this month's cohort the family gaps were computed on
 
     @property
     def release(self) -> str:
@@ -104,7 +116,19 @@ def equality_audit(
     tradeoff = None
     if config.mitigation.enabled:
         tradeoff = _mitigation(labelled, names, panel_groups, proxies, config, notes)
-    return Equality(result, gate(result, settings.gate, as_of), proxies, tradeoff, policy(config), notes)
+    single = [c for c in groups.columns if INTERSECTION_SEP not in c]
+    distribution = score_distribution(
+        predictions[chosen], predictions["as_of"], groups[single], settings.min_cell
+    )
+    return Equality(
+        result,
+        gate(result, settings.gate, as_of),
+        proxies,
+        tradeoff,
+        policy(config),
+        notes,
+        score_distribution=distribution,
+    )
 
 
 def _mitigation(
@@ -148,19 +172,106 @@ def _mitigation(
     return pd.concat(frames, ignore_index=True) if frames else None
 
 
-def audit_document(equality: Equality) -> dict[str, object]:
-    """audit.json: every group figure with its interval, the proxy audit, the trade-off and the gate."""
+def this_months_list(
+    equality: Equality,
+    cohort: pd.DataFrame,
+    listed_ids: pd.Series,
+    records: Records,
+    config: RunConfig,
+    ranker: LightGBMRanker | None = None,
+    names: list[str] | None = None,
+) -> None:
+    """Describe this month's list and cohort by group: ``equality.list_makeup`` and, given the
+    ranker that scored the list and its features, ``equality.family_gaps`` (reason families
+    by group, on a seeded sample of :data:`FAMILY_SAMPLE` persons of the cohort).
+
+    ``cohort`` is this month's scored cohort (person_id, as_of and the features), ``listed_ids``
+    the listed people.
+    """
+    if records.protected is None:
+        return
+    groups = attach_groups(
+        cohort[["person_id", "as_of"]], records.protected, _birth(records), config.fairness
+    )
+    listed = cohort["person_id"].astype("str").isin(set(listed_ids.astype("str"))).to_numpy()
+    equality.list_makeup = list_makeup(groups, listed, config.fairness.min_cell)
+    if ranker is None or names is None:
+        return
+    rng = np.random.default_rng(config.seed)
+    rows = np.sort(rng.choice(len(cohort), size=min(FAMILY_SAMPLE, len(cohort)), replace=False))
+    X = cohort.iloc[rows][names].reset_index(drop=True)
+    contributions = tree_shap(ranker.booster_, X, ranker.best_iteration_)
+    single = [c for c in groups.columns if INTERSECTION_SEP not in c]
+    d = equality.audit.disparities
+    references = dict(zip(d["characteristic"], d["reference"], strict=False))
+    equality.family_gaps = family_gaps(
+        contributions, groups.iloc[rows][single].reset_index(drop=True), references, config.fairness.min_cell
+    )
+    equality.family_sample = len(rows)
+
+
+AUDIT_TABLES = {
+    "groups": "audit_groups.parquet",
+    "disparities": "audit_disparities.parquet",
+    "proxy_features": "audit_proxy_features.parquet",
+}
+
+
+def audit_document(equality: Equality, as_of: str | None = None, k: int | None = None) -> dict[str, object]:
+    """audit.json: the gate, the headline and flagged disparities, this month's list make-up, the
+    proxy audit's summary and the trade-off; the long tables are named under ``tables`` (Parquet
+    beside it, :data:`AUDIT_TABLES`)."""
+    audit = equality.audit
+    k = k or equality.audit.settings.gate.k
+    proxies = equality.proxies
+    proxy_summary = None
+    if proxies is not None:
+        full = proxies.to_dict()
+        flagged = proxies.features[proxies.features["flagged"].astype(bool)]
+        proxy_summary = {key: full[key] for key in ("threshold_auc", "threshold_association", "notes")}
+        proxy_summary |= {"characteristics": full["characteristics"], "flagged_features": _records(flagged)}
+    tables = dict(AUDIT_TABLES)
+    if proxies is None:
+        tables.pop("proxy_features")
     return {
         "release": equality.release,
         "gate": equality.gate.to_dict(),
         "policy": equality.policy,
-        "audit": equality.audit.to_dict(),
-        "proxies": equality.proxies.to_dict() if equality.proxies is not None else None,
+        "model": equality.model,
+        "scope": {
+            "backtest_months": [m.date().isoformat() for m in audit.months],
+            "list": as_of,
+            "list_length": k,
+        },
+        "audit": audit.summary(k),
+        "list_makeup": _records(equality.list_makeup) if equality.list_makeup is not None else None,
+        "drivers": {
+            key: _records(value) if isinstance(value, pd.DataFrame) else value
+            for key, value in _drivers(equality).items()
+        },
+        "proxies": proxy_summary,
         "mitigation": (
             equality.tradeoff.to_dict(orient="records") if equality.tradeoff is not None else None
         ),
         "notes": equality.notes,
+        "tables": tables,
     }
+
+
+def _drivers(equality: Equality) -> dict[str, object]:
+    return {
+        "score_distribution": equality.score_distribution,
+        "family_gaps": equality.family_gaps,
+        "family_sample": equality.family_sample,
+    }
+
+
+def write_audit_tables(equality: Equality, directory: Path) -> None:
+    """The audit's long tables as Parquet (every group figure, every comparison, every proxy feature)."""
+    write_table(equality.audit.groups, directory / AUDIT_TABLES["groups"])
+    write_table(equality.audit.disparities, directory / AUDIT_TABLES["disparities"])
+    if equality.proxies is not None:
+        write_table(equality.proxies.features, directory / AUDIT_TABLES["proxy_features"])
 
 
 def police_activity_by_group(
@@ -189,8 +300,9 @@ def police_activity_by_group(
 def write_equality(
     equality: Equality, as_of: str, directory: Path, police_activity: pd.DataFrame | None = None
 ) -> None:
-    """Write audit.json and equality.html into ``directory``."""
-    write_json(audit_document(equality), directory / "audit.json")
+    """Write audit.json, the audit's Parquet tables and equality.html into ``directory``."""
+    write_json(audit_document(equality, as_of), directory / "audit.json")
+    write_audit_tables(equality, directory)
     page = render_equality_report(
         as_of=as_of,
         audit=equality.audit,
@@ -201,5 +313,8 @@ def write_equality(
         policy=equality.policy,
         notes=equality.notes,
         police_activity=police_activity,
+        list_makeup=equality.list_makeup,
+        model=equality.model,
+        drivers=_drivers(equality),
     )
     write_text(page, directory / "equality.html")

@@ -13,6 +13,7 @@ from models.importance import shap_importance
 from scoring.backtesting import metrics_document
 from scoring.config import RunConfig
 from scoring.equality import police_activity_by_group, write_equality
+from scoring.governance import governance_facts, write_governance
 from scoring.io import atomic_directory, sha256, write_csv, write_json, write_table
 from scoring.listing import Listing, build_listing
 from scoring.pipeline import RunResult
@@ -101,7 +102,13 @@ def _release(result: RunResult) -> dict[str, object]:
     if result.equality is None:
         return {"status": "not audited", "reasons": ["no backtest or no protected table: nothing to audit"]}
     gate = result.equality.gate
-    return {"status": result.equality.release, "reasons": gate.reasons, "accepted_breaches": gate.accepted}
+    return {
+        "status": result.equality.release,
+        "reasons": gate.reasons,
+        "accepted_breaches": gate.accepted,
+        "checks": gate.counts(),
+        "not_checkable": gate.not_checkable,
+    }
 
 
 def manifest(
@@ -184,6 +191,12 @@ def write_run(result: RunResult, config: RunConfig, data_dir: Path) -> tuple[Pat
                 listing.families, result.records.protected, config.fairness.min_cell
             )
             write_equality(result.equality, result.as_of.date().isoformat(), staging, shares)
+        write_governance(
+            governance_facts(
+                result, config, listing, packages=package_versions(), baseline_names=BASELINE_NAMES
+            ),
+            staging / "governance",
+        )
         head = listing.log_check.head_record()
         write_json(manifest(result, config, data_dir, head), staging / "manifest.json")
     return target, listing

@@ -21,7 +21,14 @@ from features.catalogue import V100_FEATURE
 from features.errors import PipelineError
 from features.labels import build_labels, horizon_end
 from features.records.schema import Records, ValidationReport
-from models.backtest import BacktestResult, FittedModel, backtest, fit_model, resolve_calibration
+from models.backtest import (
+    BacktestResult,
+    FittedModel,
+    backtest,
+    candidate_settings,
+    fit_model,
+    resolve_calibration,
+)
 from models.baselines import history_baselines
 from models.calibrate import Calibrator
 from models.expected_harm import HarmGivenOutcome
@@ -30,8 +37,9 @@ from models.ranking import rank_order, v100_rank
 from models.splits import Split, temporal_splits
 from models.train import LightGBMRanker
 from scoring.backtesting import candidates
+from scoring.champion import evaluate_champion
 from scoring.config import RunConfig
-from scoring.equality import Equality, equality_audit
+from scoring.equality import Equality, equality_audit, this_months_list
 from scoring.progress import QuietReporter, Reporter
 from scoring.records import load_records
 
@@ -182,6 +190,7 @@ def _backtest(
         calibration=config.backtest.calibration,
         decimals=config.output.score_decimals,
         expected_harm=config.scoring.rank_by == "expected_harm",
+        inner_folds=config.backtest.inner_folds,
     )
 
 
@@ -249,10 +258,21 @@ def run_monthly(
     notes: list[str] = []
     result_backtest, chosen = None, config.model
     equality = None
+    champion = _champion(config, names)
     if config.backtest.enabled:
         labelled = _labelled(matrix)
-        with reporter.stage("Backtesting models and baselines"):
-            result_backtest = _backtest(labelled, names, config, notes)
+        if champion is None:
+            with reporter.stage("Backtesting models and baselines"):
+                result_backtest = _backtest(labelled, names, config, notes)
+        else:  # the champion scores the list: judge the champion itself, on the months it never saw
+            ranker, calibrator, version = champion
+            with reporter.stage(f"Backtesting the champion (version {version}) on the months after its fit"):
+                from models.registry import fitted_dates  # mlflow: imported only when tracking is on
+
+                fitted_on = fitted_dates(config.tracking, version)
+                result_backtest = evaluate_champion(
+                    labelled, names, ranker, calibrator, version, fitted_on, config, notes
+                )
         if result_backtest is not None:
             with reporter.stage("Auditing equality (groups, proxies, mitigation)"):
                 equality = equality_audit(result_backtest, labelled, names, records, config, as_of)
@@ -260,14 +280,16 @@ def run_monthly(
                 notes.append("no protected table in the records: the equality audit could not run")
             else:
                 notes.extend(equality.notes)
-    if result_backtest is not None:
-        winner = result_backtest.selection.chosen
-        chosen = next(c.settings for c in candidates(config, has_harm=True) if c.name == winner)
     split = production_split(dates, as_of_ts, config)
+    if result_backtest is not None and champion is None:  # the winner's settings, tuned on this split
+        winner = result_backtest.selection.chosen
+        candidate = next(c for c in candidates(config, has_harm=True) if c.name == winner)
+        chosen, _ = candidate_settings(
+            candidate, matrix, split, names, config.seed, config.backtest.inner_folds
+        )
     rows = np.concatenate([split.indices(matrix["as_of"])[p] for p in ("train", "validation", "calibration")])
     _check_positives(matrix.iloc[rows], config)
     expected_harm = config.scoring.rank_by == "expected_harm"
-    champion = _champion(config, names)
     if champion is not None:
         ranker, calibrator, version = champion
         fitted = FittedModel(ranker, calibrator, (), ())
@@ -290,6 +312,10 @@ def run_monthly(
             )
     with reporter.stage("Scoring the cohort"):
         ranked = _score(current, fitted, names, config)
+    if equality is not None:
+        listed_ids = ranked["person_id"].head(config.output.k)
+        this_months_list(equality, current, listed_ids, records, config, fitted.ranker, names)
+        equality.model = _audited_model(result_backtest, champion)
     trained = champion is None
     ranked = _rank_intervals(ranked, current, matrix, split, fitted, names, config, notes, trained, reporter)
     training: dict[str, object] = {
@@ -321,6 +347,21 @@ def run_monthly(
         equality=equality,
         model_source="champion" if champion else "trained",
         champion_version=champion[2] if champion else None,
+    )
+
+
+def _audited_model(backtest_result: BacktestResult | None, champion: tuple | None) -> str:
+    """Which model the backtest figures describe, in words, for every page that shows them."""
+    name = backtest_result.selection.chosen if backtest_result is not None else "the configured model"
+    if champion is None:
+        return (
+            f"{name}, trained in this run: the backtest figures describe models of its settings, each "
+            "trained on the months before the month it was tested on; this month's list was scored by "
+            "the same settings trained on the latest months"
+        )
+    return (
+        f"the registry's champion, version {champion[2]}, which scored this month's list: the backtest "
+        "figures are the champion's own, on the labelled months after its fit"
     )
 
 

@@ -14,10 +14,18 @@ import pandas as pd
 
 from models.registry import TrackingSettings
 from scoring.config import RunConfig
+from scoring.equality import AUDIT_TABLES
 from scoring.io import owner_only
 from scoring.pipeline import RunResult
 
-AGGREGATE_FILES = ("model.html", "metrics.json", "manifest.json", "equality.html", "audit.json")
+AGGREGATE_FILES = (
+    "model.html",
+    "metrics.json",
+    "manifest.json",
+    "equality.html",
+    "audit.json",
+    *AUDIT_TABLES.values(),
+)
 METRIC_COLUMNS = ["model", "month", "metric", "k", "ties", "value", "lo", "hi", "greater_is_better"]
 
 
@@ -47,7 +55,10 @@ def track_run(result: RunResult, config: RunConfig, run_dir: Path) -> Tracked | 
     if not config.tracking.enabled:
         return None
     equality = result.equality
-    extra_metrics = equality.audit.mlflow_metrics() if equality is not None else None
+    extra_metrics = None
+    if equality is not None:  # the headline ratios and the gate's counts; the full tables are artifacts
+        extra_metrics = equality.audit.mlflow_metrics(config.fairness.gate.k)
+        extra_metrics |= {f"gate.{s.replace(' ', '_')}": float(n) for s, n in equality.gate.counts().items()}
     blocked = equality.blocked_reason() if equality is not None else None
     from models.registry import BLOCK_TAG, log_run, register_candidate
 

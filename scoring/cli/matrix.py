@@ -84,10 +84,18 @@ def backtest(
         str | None, typer.Option(help="Future CCHI harm column (days), if the table has one.")
     ] = None,
     protected: Annotated[
-        list[str] | None, typer.Option(help="Protected-characteristic columns: kept aside, never features.")
+        list[str] | None,
+        typer.Option(
+            help="Protected-characteristic columns: kept aside, never features; the equality audit and the "
+            "proxy audit of the table's features run on them."
+        ),
     ] = None,
     baseline: Annotated[
-        list[str] | None, typer.Option(help="A score column to rank by as a further baseline (repeatable).")
+        list[str] | None,
+        typer.Option(
+            help="A score column to rank by as a further baseline (repeatable); rows without a number are "
+            "ranked last and counted in the notes."
+        ),
     ] = None,
     ignore: Annotated[list[str] | None, typer.Option(help="Columns to leave out altogether.")] = None,
     out: Annotated[Path, typer.Option(help="Directory for metrics.json and predictions.parquet.")] = Path(
@@ -95,7 +103,8 @@ def backtest(
     ),
     config: Annotated[Path, typer.Option(help="Run configuration (YAML).")] = DEFAULT_CONFIG,
 ) -> None:
-    """Backtest LightGBM on any table meeting the feature-matrix contract."""
+    """Backtest LightGBM on any table meeting the feature-matrix contract (a small table's model
+    settings are chosen inside each split: backtest.small_table)."""
     from scoring.backtesting import backtest_matrix
     from scoring.config import load_config
 
@@ -129,7 +138,24 @@ def backtest(
         f"Chosen: [bold]{safe(chosen['chosen'])}[/bold] (mean regret {chosen['mean_regret']:.4f})",
         highlight=False,
     )
+    settings = _settings_chosen(document["tuning"], chosen["chosen"])
+    if settings:
+        console.print(f"Its settings, chosen inside each split: {safe(settings)}", highlight=False)
+    proxies = document.get("proxies")
+    if proxies and proxies["flagged_features"]:
+        console.print(
+            f"[yellow]Proxy audit:[/yellow] features that carry a protected characteristic: "
+            f"{safe(', '.join(proxies['flagged_features']))} (equality.html)",
+            highlight=False,
+        )
     console.print(f"Metrics: {safe(out / 'metrics.json')}", highlight=False)
+
+
+def _settings_chosen(tuning: list[dict], candidate: str) -> str:
+    """``num_leaves 4, min_child_samples 20 in 3 of 5 splits; ...`` for one candidate, or empty."""
+    chosen = [row["setting"] for row in tuning if row["candidate"] == candidate and row["chosen"]]
+    counts = {setting: chosen.count(setting) for setting in dict.fromkeys(chosen)}
+    return "; ".join(f"{setting} in {n} of {len(chosen)} splits" for setting, n in counts.items())
 
 
 def _interval_text(figure: dict[str, float | None]) -> str:

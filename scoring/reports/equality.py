@@ -23,6 +23,8 @@ from markupsafe import Markup
 from features.errors import PipelineError
 from scoring.reports.charts.equality import Point, scatter
 from scoring.reports.env import environment, records
+from scoring.reports.equality_drivers import drivers_sections, makeup_tables, worked_example
+from scoring.reports.equality_gate import check_rows, gate_context
 from scoring.reports.equality_sections import (
     GATE_METRICS,
     NOT_RECORDED,
@@ -85,6 +87,9 @@ def render_equality_report(
     policy: dict[str, bool],
     notes: list[str],
     police_activity: pd.DataFrame | None = None,
+    list_makeup: pd.DataFrame | None = None,
+    model: str = "",
+    drivers: dict[str, Any] | None = None,
 ) -> str:
     """The equality report as one self-contained HTML page (deterministic bytes).
 
@@ -108,6 +113,13 @@ def render_equality_report(
         (people), share (mean share of a listed person's absolute family contributions that comes
         from police-activity families, NaN when suppressed), suppressed (bool). None when
         police-activity records are not model inputs.
+    list_makeup
+        This month's released list by group (:data:`fairness.makeup.MAKEUP_COLUMNS`), or None.
+    model
+        Which model the backtest figures describe, in words (named on the page).
+    drivers
+        ``{"score_distribution": ..., "family_gaps": ..., "family_sample": n}`` from
+        :mod:`fairness.drivers`, or None.
 
     Raises
     ------
@@ -116,7 +128,7 @@ def render_equality_report(
     """
     frames = [audit.groups, audit.disparities, audit.coverage, gate.checks, tradeoff]
     frames += [getattr(proxies, "characteristics", None), getattr(proxies, "features", None)]
-    frames += list((label_bias or {}).values())
+    frames += [*(label_bias or {}).values(), list_makeup, *(drivers or {}).values()]
     if any(isinstance(f, pd.DataFrame) and "person_id" in f.columns for f in frames):
         raise PipelineError(
             "The equality report shows aggregates only, but it was given a table with a person_id "
@@ -126,14 +138,23 @@ def render_equality_report(
     chars = sorted({str(c) for c in audit.groups["characteristic"]} - {OVERALL[0]})
     base, inter = [c for c in chars if " x " not in c], [c for c in chars if " x " in c]
     flagged = _flagged(view)
+    selection = _selection(view, base)
     context = {
         "as_of": as_of,
-        "gate": {
-            "passed": bool(gate.passed),
-            "reasons": [str(r) for r in gate.reasons],
-            "accepted": [str(r) for r in getattr(gate, "accepted", [])],
-            "unused": [str(r) for r in getattr(gate, "unused", [])],
-        },
+        "gate": gate_context(gate, view.k),
+        "selection": [_finding(view, r) for r in selection],
+        "drivers": drivers_sections(
+            view,
+            gate.checks,
+            selection,
+            (drivers or {}).get("score_distribution"),
+            (drivers or {}).get("family_gaps"),
+            int((drivers or {}).get("family_sample") or 0),
+            f"backtest, pooled over {_months(audit)}",
+        ),
+        "example": worked_example(gate.checks),
+        "scope": {"backtest": f"backtest, pooled over {_months(audit)}", "list": as_of, "model": model},
+        "makeup": makeup_tables(list_makeup, view.limit, as_of),
         "checked": _checked(audit, view, base, inter),
         "findings": [_finding(view, r) for r in flagged[:FINDINGS_SHOWN]],
         "n_flagged": len(flagged),
@@ -153,9 +174,22 @@ def render_equality_report(
         "tradeoff": _tradeoff(tradeoff),
         "label_bias": label_bias_context(label_bias, view.limit),
         "tolerances": _flatten(getattr(audit.settings, "gate", None)),
-        "checks": _checks(gate.checks),
+        "checks": check_rows(gate.checks),
     }
     return environment().get_template("equality.html").render(**context)
+
+
+def _selection(view: View, base: list[str]) -> list[Any]:
+    """Flagged selection-rate disparities at the headline k of the single characteristics, largest first."""
+    rows = view.disparities
+    rows = rows[
+        (rows["metric"] == "selection_rate")
+        & (rows["k_int"] == view.k)
+        & rows["characteristic"].isin(base)
+        & rows["flagged"].astype(bool)
+        & ~rows["suppressed"].astype(bool)
+    ]
+    return sorted(rows.itertuples(index=False), key=lambda r: (-_distance(r), r.characteristic, r.group))
 
 
 def _setting(settings: Any, names: tuple[str, ...], default: Any) -> Any:
@@ -353,6 +387,9 @@ def _tradeoff(tradeoff: pd.DataFrame | None) -> dict[str, Any] | None:
     if tradeoff is None or not len(tradeoff):
         return None
     frame = tradeoff.reset_index(drop=True).assign(number=lambda f: f.index + 1)
+    for col, empty in (("largest_ratio", math.nan), ("largest_group", "")):  # older trade-off tables
+        if col not in frame:
+            frame[col] = empty
     charts = []
     for c in sorted(set(frame["characteristic"].astype(str))):
         part = frame[frame["characteristic"].astype(str) == c]
@@ -408,14 +445,3 @@ def _value(value: Any) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(_value(v) for v in value)
     return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def _checks(checks: pd.DataFrame) -> list[dict[str, Any]]:
-    """The gate's checks, breaches first, then by characteristic, group, measure and k."""
-    frame = checks.assign(
-        k_sort=[-1 if pd.isna(k) else int(k) for k in checks["k"]], passed=~checks["breached"].astype(bool)
-    )
-    for col, empty in (("accepted", False), ("decision", "")):  # a gate without reviewers' acceptances
-        if col not in frame:
-            frame[col] = empty
-    return records(frame, ["passed", "characteristic", "group", "metric", "k_sort"])

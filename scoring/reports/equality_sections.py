@@ -8,6 +8,7 @@ value is never read, whatever the table holds.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -50,6 +51,12 @@ class Figure(NamedTuple):
     hi: float
     n: int
     suppressed: bool
+    src: str = ""  # its row in the audit's group table, as a JSON key path
+
+
+def source(*key: Any) -> str:
+    """A figure's key path in the run's audit outputs, as compact JSON (rendered as data-src)."""
+    return json.dumps([None if k is None or (isinstance(k, float) and math.isnan(k)) else k for k in key])
 
 
 def k_of(value: Any) -> int | None:
@@ -65,9 +72,9 @@ def figure_cell(fig: Figure | None, metric: str, limit: int) -> Cell:
     if fig is None:
         return Cell("–")
     if fig.suppressed:
-        return suppressed_cell(limit)
+        return Cell(f"suppressed (<{limit})", css="suppressed", src=fig.src)
     kind = kind_of(metric)
-    return Cell(fmt(kind, fig.value), interval(kind, fig.lo, fig.hi))
+    return Cell(fmt(kind, fig.value), interval(kind, fig.lo, fig.hi), src=fig.src)
 
 
 class Figures:
@@ -81,7 +88,14 @@ class Figures:
         rows = groups[groups["scope"].astype(str) == scope]
         columns = ["characteristic", "group", "metric", "k", "value", "lo", "hi", "n", "suppressed"]
         self.table: dict[tuple[str, str, str, int | None], Figure] = {
-            (str(c), str(g), str(m), k_of(k)): Figure(v, lo, hi, int(n) if finite(n) else 0, bool(s))
+            (str(c), str(g), str(m), k_of(k)): Figure(
+                v,
+                lo,
+                hi,
+                int(n) if finite(n) else 0,
+                bool(s),
+                source("groups", scope, str(c), str(g), str(m), k_of(k)),
+            )
             for c, g, m, k, v, lo, hi, n, s in rows[columns].itertuples(index=False, name=None)
         }
 
@@ -124,8 +138,11 @@ def ratio_cell(row: Any | None, limit: int) -> Cell:
     """A disparity: ratio, its interval, the difference and the corrected p-value; flagged in colour."""
     if row is None:
         return Cell("–")
+    src = source(
+        "disparities", str(row.scope), str(row.characteristic), str(row.group), str(row.metric), k_of(row.k)
+    )
     if bool(row.suppressed):
-        return suppressed_cell(limit)
+        return Cell(f"suppressed (<{limit})", css="suppressed", src=src)
     p = pvalue(row.p_adjusted)
     sub = (
         *interval(RATIO, row.ratio_lo, row.ratio_hi),
@@ -133,7 +150,9 @@ def ratio_cell(row: Any | None, limit: int) -> Cell:
         f"p {p if p[0] == '<' else '= ' + p}",
     )
     flagged = bool(row.flagged)
-    return Cell(fmt(RATIO, row.ratio) + (" flagged" if flagged else ""), sub, css="flag" if flagged else "")
+    return Cell(
+        fmt(RATIO, row.ratio) + (" flagged" if flagged else ""), sub, css="flag" if flagged else "", src=src
+    )
 
 
 def disparity_matrix(
@@ -161,7 +180,7 @@ def disparity_list(rows: pd.DataFrame, limit: int) -> Table:
             [
                 Cell(str(r.group), numeric=False),
                 Cell(header(r.metric, r.k_int), numeric=False),
-                Cell(cell.text, cell.sub[:1], css=cell.css),
+                Cell(cell.text, cell.sub[:1], css=cell.css, src=cell.src),
                 Cell(" ".join(difference(r)) or "–"),
                 Cell(pvalue(r.p_value)),
                 Cell(pvalue(r.p_adjusted)),
@@ -343,7 +362,7 @@ def stability_section(audit: Any, view: View, pick: Any | None) -> dict[str, Any
                 Cell(label, numeric=False),
                 figure_cell(g_fig, pick.metric, view.limit),
                 figure_cell(r_fig, pick.metric, view.limit),
-                Cell(cell.text, cell.sub[:1], css=cell.css),
+                Cell(cell.text, cell.sub[:1], css=cell.css, src=cell.src),
             ]
         )
     measure = header(pick.metric, pick.k_int)
@@ -369,14 +388,19 @@ def coverage_table(coverage: pd.DataFrame | None) -> Table | None:
     chars = sorted(set(frame["characteristic"].astype(str)))
     rows = [
         [Cell(str(month), numeric=False)]
-        + [share_cell(sums.loc[month, ("recorded", c)], sums.loc[month, ("total", c)]) for c in chars]
+        + [
+            share_cell(
+                sums.loc[month, ("recorded", c)], sums.loc[month, ("total", c)], source("coverage", month, c)
+            )
+            for c in chars
+        ]
         for month in sums.index
     ]
     caption = "Share of people whose characteristic is recorded"
     return Table(["Month", *chars], rows, caption, [m == "all months" for m in sums.index])
 
 
-def share_cell(recorded: Any, total: Any) -> Cell:
+def share_cell(recorded: Any, total: Any, src: str = "") -> Cell:
     if not finite(total) or not total:
         return Cell("–")
-    return Cell(f"{recorded / total * 100:.1f}%", (f"{int(recorded):,} of {int(total):,}",))
+    return Cell(f"{recorded / total * 100:.1f}%", (f"{int(recorded):,} of {int(total):,}",), src=src)

@@ -32,12 +32,13 @@ AT_K = ("list_share", "selection_rate", "precision", "recall", "fpr", "fnr", "ha
 
 @dataclass
 class Cell:
-    """One table cell: its text, optional lines below it (an interval) and a CSS class."""
+    """One table cell: its text, optional lines below it (an interval), a CSS class and its source."""
 
     text: str
     sub: tuple[str, ...] = ()
     numeric: bool = True
     css: str = ""
+    src: str = ""  # where the figure comes from (JSON key path), rendered as data-src for checking
 
 
 @dataclass

@@ -6,8 +6,8 @@ from the file system on an offline machine. All text is escaped by Jinja2's auto
 charts escape their own text (:mod:`scoring.reports.charts`). The page holds no timestamp or timing and
 formats every number with a fixed number of decimals, so the same inputs give the same bytes.
 
-The plain-English summary is written by :mod:`scoring.reports.summary`; the sections' tables and
-charts are built here.
+The plain-English summary is written by :mod:`scoring.reports.summary` and the splits' tables by
+:mod:`scoring.reports.model_splits`; the other sections' tables and charts are built here.
 """
 
 from __future__ import annotations
@@ -19,12 +19,13 @@ import pandas as pd
 from markupsafe import Markup
 
 from features.catalogue import by_name
-from models.backtest import CALIBRATION_RULE, PROBABILITY, BacktestResult
+from models.backtest import PROBABILITY, BacktestResult
+from models.calibration_choice import CALIBRATION_RULE
 from models.evaluate import POOLED
-from models.splits import split_table
 from scoring.reports.charts.model import Curve, Series, interval_chart, line_chart, reliability_diagram
 from scoring.reports.env import environment
 from scoring.reports.formats import Cell, Table
+from scoring.reports.model_splits import split_section, tuning_section
 from scoring.reports.summary import (
     PERCENT,
     Models,
@@ -68,45 +69,13 @@ def _cell(figures: dict, key: tuple, metric: str) -> Cell:
     return Cell(fmt(metric, value), sub)
 
 
-def split_section(result: BacktestResult) -> Table:
-    """The split table: dates of every part (temporal) or row counts (k-fold)."""
-    frame = split_table(result.splits)
-    kfold = any(s.rows is not None for s in result.splits)
-
-    def text(value: object) -> str:
-        return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
-
-    def dates(row: pd.Series, part: str) -> str:
-        first, last = row[f"{part}_from"], row[f"{part}_to"]
-        return "–" if first is None else (text(first) if first == last else f"{first} to {last}")
-
-    if kfold:
-        headers = ["fold", "as-of date", "rows per part"]
-        rows = [
-            [Cell(text(r["split"])), Cell(text(r["test"])), Cell(r["rows"], numeric=False)]
-            for _, r in frame.iterrows()
-        ]
-    else:
-        headers = ["split", "test month", "training dates", "validation", "calibration", "last label ends"]
-        rows = [
-            [
-                Cell(text(r["split"])),
-                Cell(text(r["test"])),
-                Cell(dates(r, "train"), (f"{r['train_dates']} dates",), numeric=False),
-                Cell(dates(r, "validation"), numeric=False),
-                Cell(dates(r, "calibration"), numeric=False),
-                Cell(text(r["last_label_end"])),
-            ]
-            for _, r in frame.iterrows()
-        ]
-    return Table(headers, rows)
-
-
 def monthly_section(result: BacktestResult, models: Models, k: int) -> dict[str, object]:
     """Precision@k by month as a line chart, and tables of precision@k and harm captured@k by month."""
     table = result.evaluation.table
     figures = _lookup(table)
     months = sorted(set(table["month"]) - {POOLED})
+    monthly = table[table["month"].isin(months)]
+    intervals = bool(np.isfinite(monthly["lo"].to_numpy(dtype="float64")).any())
     chart = None
     if len(months) > 1:
         series = [
@@ -136,7 +105,7 @@ def monthly_section(result: BacktestResult, models: Models, k: int) -> dict[str,
             for month in months
         ]
         tables.append(Table(["month", *map(models.label, models.ranked)], rows, f"{metric_name(metric)}@{k}"))
-    return {"chart": chart, "tables": tables, "months": months}
+    return {"chart": chart, "tables": tables, "months": months, "intervals": intervals}
 
 
 def pooled_section(result: BacktestResult, models: Models) -> dict[str, object]:
@@ -426,6 +395,7 @@ def render_model_report(
         "models": models,
         "kfold": any(s.rows is not None for s in result.splits),
         "splits": split_section(result),
+        "tuning": tuning_section(result, models),
         "monthly": monthly_section(result, models, k),
         "pooled": pooled_section(result, models),
         "calibration": calibration_section(result, models, k),

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from models.backtest import BacktestResult
-from models.evaluate import POOLED, EvaluationResult
+from models.evaluate import METRICS, POOLED, EvaluationResult
 
 PERCENT = {"precision", "recall", "harm_captured", "churn"}
 DECIMALS = {"auc_roc": 3, "average_precision": 3, "brier": 4, "ece": 4}
@@ -62,6 +62,11 @@ def spread(metric: str, value: float) -> str:
 def points(difference: float) -> str:
     """A difference of two shares in percentage points, signed."""
     return f"{difference * 100:+.1f} points"
+
+
+def difference(metric: str, value: float) -> str:
+    """A signed difference of a figure: percentage points for shares, else the figure's decimals."""
+    return points(value) if metric in PERCENT else f"{value:+.{DECIMALS.get(metric, 3)}f}"
 
 
 @dataclass
@@ -148,8 +153,13 @@ def _with_interval(metric: str, figure: tuple[float, float, float]) -> str:
 def versus(ev: EvaluationResult, models: Models, other: str, metric: str, k: int) -> tuple[str, str]:
     """One sentence comparing the chosen model with ``other`` on a pooled figure, and its verdict.
 
-    The verdict is ``better``, ``worse``, ``not established`` or ``no intervals``: intervals that
-    do not overlap establish a difference; overlapping ones do not.
+    The verdict is ``better``, ``worse``, ``not established`` or ``no intervals``. Both models are
+    scored on the same resampled people, so the difference is judged by its paired interval (the
+    chosen model's figure less the other's, resample by resample): one that excludes zero
+    establishes it, whether or not the two separate intervals overlap (they overlap more easily,
+    as each carries the spread of the people drawn, which the two models share). Without paired
+    replicates, separate intervals that do not overlap establish it. Better means better in the
+    metric's own direction (a lower Brier score is better).
     """
     chosen = models.chosen
     a, b = _figure(ev, chosen, metric, k), _figure(ev, other, metric, k)
@@ -161,17 +171,22 @@ def versus(ev: EvaluationResult, models: Models, other: str, metric: str, k: int
     if not all(math.isfinite(x) for x in (*a, *b)):
         return text + "; no intervals were computed, so chance cannot be ruled out.", "no intervals"
     diff, lo, hi = ev.compare(chosen, other, metric, k)
-    paired = f"{points(diff)}, paired 95% interval {points(lo)} to {points(hi)}"
-    if a[1] <= b[2] and b[1] <= a[2]:
-        text += "; the intervals overlap, so the difference is not established"
-        if math.isfinite(lo) and (lo > 0 or hi < 0):
-            text += (
-                f". Compared on the same resampled people the difference is {paired}, which excludes zero; "
-                "treat it as a lead to confirm on more months, not as proof"
-            )
-        return text + ".", "not established"
-    verdict = "better" if a[0] > b[0] else "worse"
-    return text + f"; the intervals do not overlap: the chosen model is {verdict} by {paired}.", verdict
+    sign = 1.0 if METRICS[metric].greater_is_better else -1.0
+    overlap = a[1] <= b[2] and b[1] <= a[2]
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        if overlap:
+            return text + "; the intervals overlap, so the difference is not established.", "not established"
+        verdict = "better" if sign * (a[0] - b[0]) > 0 else "worse"
+        return text + f"; the intervals do not overlap: the chosen model is {verdict}.", verdict
+    level = f"{ev.settings.confidence:.0%}"
+    low, high = difference(metric, lo), difference(metric, hi)
+    paired = f"{difference(metric, diff)}, paired {level} interval {low} to {high}"
+    text += f". Compared on the same resampled people the difference is {paired}"
+    if lo <= 0 <= hi:
+        return text + ", which includes zero, so the difference is not established.", "not established"
+    verdict = "better" if sign * diff > 0 else "worse"
+    both = "; the separate intervals overlap, but the paired one" if overlap else ", which"
+    return text + f"{both} excludes zero: the chosen model is {verdict}.", verdict
 
 
 def plural(n: int, word: str) -> str:

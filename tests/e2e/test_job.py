@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from scoring.cli import app, main
 from scoring.outputs import PUBLISHED_COLUMNS
 from tests.browser import Page, browser  # noqa: F401
+from tests.scoring.reports.figure_check import check_equality_page
 
 REPO = Path(__file__).resolve().parents[2]
 AS_OF = "2026-11-01"
@@ -137,6 +138,16 @@ def test_job_writes_list_and_manifest(world: Path, tmp_path: Path, browser) -> N
     assert "A. Reviewer, equality lead on 2026-10-20" in equality
     listed = set(top["person_id"])
     assert not any(person in equality for person in listed)  # aggregates only
+    # every sourced figure on the equality page equals audit.json and the audit's Parquet tables
+    counted = check_equality_page(run_dir)
+    assert min(counted.get(kind, 0) for kind in ("groups", "disparities", "gate", "makeup", "coverage")) > 0
+    assert audit["gate"]["counts"]["not checkable"] == sum(
+        1 for c in audit["gate"]["checks"] if c["status"] == "not checkable"
+    )
+    assert manifest["release"]["status"] == audit["release"]
+    makeup = pd.DataFrame(audit["list_makeup"])
+    sex = makeup[makeup["characteristic"] == "sex"]
+    assert sex["listed"].fillna(0).sum() <= len(top) and sex["cohort"].notna().any()
 
     first = top.iloc[0]
     index = browser.open(run_dir / "report" / "index.html")
@@ -149,6 +160,39 @@ def test_job_writes_list_and_manifest(world: Path, tmp_path: Path, browser) -> N
     equality_page = browser.open(run_dir / "equality.html")
     assert equality_page.errors == [] and "RELEASE" in equality_page.text.upper()
     assert (tmp_path / "person.png").stat().st_size > 10_000
+    check_governance_pack(run_dir, browser, manifest, listed)
+
+
+GOVERNANCE = ("model-card", "atrs-record", "dpia-inputs", "equality-impact-inputs", "algo-care")
+
+
+def check_governance_pack(run_dir: Path, browser, manifest: dict, listed: set[str]) -> None:  # noqa: F811
+    """governance/: five documents in three formats, the Word files readable, the pages clean in Chromium."""
+    import docx
+
+    pack = run_dir / "governance"
+    assert {f"{s}.{ext}" for s in GOVERNANCE for ext in ("html", "md", "docx")} <= {
+        p.name for p in pack.iterdir()
+    }
+    card = docx.Document(str(pack / "model-card.docx"))
+    text = "\n".join(
+        [p.text for p in card.paragraphs] + [c.text for t in card.tables for r in t.rows for c in r.cells]
+    )
+    assert f"{manifest['training']['cohort_size']:,} people" in text  # the cohort size
+    assert ("NOT FOR RELEASE" in text) == (manifest["release"]["status"] == "not for release")
+    assert "To be completed by the force:" in text
+    facts = json.loads((pack / "facts.json").read_text())
+    assert facts["review"]["previous_list"] is None  # a first run: no review rates yet, and the pack says so
+    assert "no review or override rates yet" in (pack / "dpia-inputs.md").read_text()
+    assert "A. Reviewer, equality lead" in (pack / "equality-impact-inputs.md").read_text()
+    assert not any(
+        person in (pack / name).read_text() for name in ("model-card.md", "facts.json") for person in listed
+    )
+    index = browser.open(pack / "index.html")
+    assert index.errors == [] and "Model card" in index.text
+    for slug in GOVERNANCE:
+        page = browser.open(pack / f"{slug}.html")
+        assert page.errors == [] and "To be completed by the force" in page.text, slug
 
 
 @pytest.fixture(scope="module")
@@ -166,6 +210,10 @@ def test_same_inputs_give_byte_identical_list(world: Path, baseline: Path, tmp_p
     assert len(pages) == 101  # the index and one page per listed person
     for page in pages:
         assert (first / page).read_bytes() == (second / page).read_bytes(), page
+    pack = sorted(p.name for p in (first / "governance").iterdir())
+    assert len(pack) == 17  # five documents in three formats, the index and facts.json
+    for name in pack:
+        assert (first / "governance" / name).read_bytes() == (second / "governance" / name).read_bytes(), name
 
 
 def test_truth_is_never_read(world: Path, baseline: Path, tmp_path: Path) -> None:
@@ -274,12 +322,14 @@ def test_run_is_logged_registered_and_the_champion_reproduces_its_list(world: Pa
     assert 0 < logged.data.metrics[f"{chosen}.precision_at_100"] <= 1
     assert "v100.harm_captured_at_100" in logged.data.metrics
     assert "audit.flagged" in logged.data.metrics  # the equality audit's figures
-    assert any(key.startswith("audit.ethnicity.") for key in logged.data.metrics)
+    assert any(key.startswith("audit.disparity.ethnicity.") for key in logged.data.metrics)
+    assert len([key for key in logged.data.metrics if key.startswith("audit.")]) < 200  # headline only
+    assert "gate.not_checkable" in logged.data.metrics
     release = json.loads((first / "manifest.json").read_text())["release"]["status"]
     assert ("release_blocked" in logged.data.tags) == (release == "not for release")
     reports = {a.path for a in client.list_artifacts(tracked["run_id"], "reports")}
     assert {"reports/model.html", "reports/metrics.json", "reports/manifest.json"} <= reports
-    assert {"reports/equality.html", "reports/audit.json"} <= reports
+    assert {"reports/equality.html", "reports/audit.json", "reports/audit_groups.parquet"} <= reports
     assert not any("top100" in path for path in reports)  # personal data stays in the run directory
     version = client.get_model_version_by_alias("harmrank", "candidate")
     assert int(version.version) == 1
@@ -296,6 +346,45 @@ def test_run_is_logged_registered_and_the_champion_reproduces_its_list(world: Pa
     assert manifest["training"]["champion_version"] == 1
     assert json.loads((again / "mlflow.json").read_text())["registered_version"] is None
     assert (again / "top100.csv").read_bytes() == first_list  # the registry round trip is exact
+    # fitted up to this very month, the champion has no month it never saw: no audit pretends otherwise
+    assert manifest["release"]["status"] == "not audited"
+    assert not (again / "equality.html").exists() and not (again / "model.html").exists()
+
+
+@pytest.mark.slow
+def test_a_champion_is_backtested_and_audited_on_the_months_after_its_fit(
+    world: Path, tmp_path: Path
+) -> None:
+    from scoring.config import load_config
+
+    runs = tmp_path / "champion"
+    config = write_config(tmp_path, runs, tracking=True)
+    earlier = "2026-09-01"
+    trained = runner.invoke(app, ["run", "--as-of", earlier, "--data", str(world), "--config", str(config)])
+    assert trained.exit_code == 0, trained.output
+    cfg = load_config(config)
+    from mlflow import MlflowClient
+
+    MlflowClient(cfg.tracking.tracking_uri()).set_registered_model_alias("harmrank", "champion", "1")
+    fit = json.loads((runs / earlier / "manifest.json").read_text())["training"]
+    last_fit = max(fit["train_dates"] + fit["validation_dates"] + fit["calibration_dates"])
+    scored = runner.invoke(app, ["run", "--as-of", AS_OF, "--data", str(world), "--config", str(config)])
+    assert scored.exit_code == 0, scored.output
+    run_dir = runs / AS_OF
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["training"]["model_source"] == "champion"
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["selection"]["chosen"] == "champion_v1" and "lightgbm_binary" not in metrics["models"]
+    predictions = pd.read_parquet(run_dir / "backtest_predictions.parquet")
+    months = sorted({d.date().isoformat() for d in predictions["as_of"]})
+    assert months and min(months) > last_fit  # only months the champion never saw
+    assert len(months) == 2  # two more months' outcomes have come in since it was fitted
+    audit = json.loads((run_dir / "audit.json").read_text())
+    assert audit["model"].startswith("the registry's champion, version 1")
+    assert audit["scope"]["backtest_months"] == months
+    assert "the registry&#39;s champion, version 1" in (run_dir / "equality.html").read_text()
+    assert "champion_v1" in (run_dir / "model.html").read_text()
+    check_equality_page(run_dir)
 
 
 def test_splits_command_prints_the_split_table(world: Path, tmp_path: Path) -> None:
@@ -355,6 +444,10 @@ def test_second_month_shows_changes_and_recorded_reviews(world: Path, tmp_path: 
     if person in set(november["person_id"]):
         page = next((runs / AS_OF / "report" / "people").glob(f"{person}*.html")).read_text()
         assert "the 2024 allegation was withdrawn" in page
+    # the governance pack states the previous list's review and override rates, from the review log
+    pack = (runs / AS_OF / "governance" / "dpia-inputs.md").read_text()
+    assert "Previous list (2026-10-01): 1 of 100 listed people reviewed (1.0%); 1 decided no action" in pack
+    assert "(override rate 100.0%)" in pack
 
 
 def test_promote_refused_by_the_gate_says_how_a_breach_can_be_accepted(monkeypatch) -> None:

@@ -250,8 +250,15 @@ def test_result_outputs_are_json_safe_mlflow_safe_and_deterministic() -> None:
     text = json.dumps(a.to_dict(), allow_nan=False)
     assert '"months": ["2026-01-01", "2026-02-01"]' in text
     metrics = a.mlflow_metrics()
-    assert metrics["audit.grp.x.precision_at_30"] == pytest.approx(_value(a.groups, "x", "precision", 30))
-    assert "audit.disparity.grp.x.precision_at_30.ratio" in metrics
+    x = a.disparities.set_index(["scope", "group", "metric", "k"]).loc[("pooled", "x", "precision", 30)]
+    assert metrics["audit.disparity.grp.x.precision_at_30.ratio"] == pytest.approx(x["ratio"])
+    # headline only: the four list measures at one k, no whole-score measure and no group figure
+    assert {key.split(".")[4] for key in metrics if key != "audit.flagged"} == {
+        "selection_rate_at_30", "precision_at_30", "recall_at_30", "fpr_at_30"
+    }  # fmt: skip
+    summary = json.loads(json.dumps(a.summary(30), allow_nan=False))
+    assert summary["headline_k"] == 30 and len(summary["headline"]) == len(a.headline(30))
+    assert summary["counts"]["comparisons_pooled"] == int((a.disparities["scope"] == "pooled").sum())
     assert all(re.fullmatch(r"[A-Za-z0-9_\-./ ]+", key) for key in metrics)
     assert any("too few for stable group figures" in note for note in a.notes)
     cov = a.coverage

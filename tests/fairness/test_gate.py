@@ -33,6 +33,9 @@ def _audit(rows: list[tuple]) -> AuditResult:
         rows, columns=["group", "metric", "k", "ratio", "ratio_lo", "ratio_hi", "flagged", "suppressed"]
     )
     d["k"] = d["k"].astype("Int64")
+    d["p_value"] = np.where(d["flagged"], 0.0001, 0.2)
+    d["p_adjusted"] = np.where(d["suppressed"], np.nan, np.where(d["flagged"], 0.004, 0.4))
+    d.loc[d["suppressed"], "p_value"] = np.nan
     d.insert(0, "scope", "pooled")
     d.insert(1, "characteristic", "ethnicity")
     d.insert(3, "reference", "White")
@@ -47,28 +50,91 @@ def test_breaches_need_a_ratio_outside_the_bounds_and_a_corrected_test_that_reje
     assert not result.passed
     assert list(result.checks.columns) == CHECK_COLUMNS
     assert len(result.checks) == 6  # pooled, k = 100, precision / fpr / recall
+    status = result.checks.set_index(["group", "metric"])["status"].to_dict()
+    assert status == {
+        ("Asian", "precision"): "not established",
+        ("Asian", "recall"): "breached",
+        ("Black", "precision"): "breached",
+        ("Mixed", "fpr"): "breached",
+        ("Other", "fpr"): "not checkable",
+        ("Other", "recall"): "not established",
+    }
     breached = result.checks.loc[result.checks["breached"], ["group", "metric"]].values.tolist()
     assert breached == [["Asian", "recall"], ["Black", "precision"], ["Mixed", "fpr"]]
+    # six comparisons were tested in the characteristic's family (the suppressed one was not)
     assert result.reasons == [
-        "recall@100 for ethnicity=Asian is 0.62x the reference group White (95% CI 0.41-0.90), "
-        "below the minimum 0.80",
-        "precision@100 for ethnicity=Black is 0.71x the reference group White (95% CI 0.60-0.84), "
-        "outside 0.80-1.25",
-        "false positive rate@100 for ethnicity=Mixed is 1.40x the reference group White (95% CI 1.20-1.70), "
-        "outside 0.80-1.25",
+        "recall@100 for ethnicity=Asian is 0.62x the reference group White (95% CI 0.41-0.90; "
+        "corrected p = 0.004), below the minimum 0.80",
+        "precision@100 for ethnicity=Black is 0.71x the reference group White (95% CI 0.60-0.84; "
+        "corrected p = 0.004), outside 0.80-1.25",
+        "false positive rate@100 for ethnicity=Mixed is 1.40x the reference group White (95% CI "
+        "1.20-1.70; corrected p = 0.004), outside 0.80-1.25",
     ]
+    why = result.checks.set_index(["group", "metric"])["why"]
+    assert why[("Asian", "precision")] == (
+        "outside the tolerance, but corrected p = 0.400 over 7 comparisons is not below 0.05: "
+        "parity is plausible"
+    )
+    assert (
+        why[("Black", "precision")]
+        == "outside the tolerance and corrected p = 0.004 over 7 comparisons, below 0.05"
+    )
     unchecked = result.unchecked
     assert unchecked[["group", "metric"]].values.tolist() == [["Other", "fpr"]]
-    assert unchecked["rule"].iloc[0] == "unchecked: suppressed (too few people)"
     assert not unchecked["breached"].any()
+    assert result.not_checkable == [
+        "false positive rate@100 for ethnicity=Other: suppressed so that a smaller figure of ethnicity "
+        "cannot be recovered; needs a larger k, more months pooled or better recording"
+    ]
+    assert result.counts() == {
+        "breached": 3, "accepted": 0, "not established": 2, "not checkable": 1, "passed": 0
+    }  # fmt: skip
     recall = result.checks[result.checks["metric"] == "recall"]
     assert recall["lower"].tolist() == [0.8, 0.8] and recall["upper"].isna().all()
+
+
+def test_a_comparison_too_small_at_k_is_checked_at_the_next_audited_k_and_says_so() -> None:
+    rows = [
+        *ROWS[:6],
+        ("Other", "fpr", 500, 1.60, 1.30, 1.90, True, False),  # checkable on the longer list
+        ("Asian", "fpr", 100, NAN, NAN, NAN, False, True),  # not checkable at any k
+        ("Asian", "fpr", 500, NAN, NAN, NAN, False, True),
+    ]
+    result = gate(_audit(rows), GateSettings())
+    other = result.checks.set_index(["group", "metric"]).loc[("Other", "fpr")]
+    assert other["status"] == "breached" and other["k"] == 500 and other["gate_k"] == 100
+    assert other["why"].startswith("checked at k = 500, because at k = 100: suppressed")
+    assert any(r.startswith("false positive rate@500 for ethnicity=Other is 1.60x") for r in result.reasons)
+    asian = result.checks.set_index(["group", "metric"]).loc[("Asian", "fpr")]
+    assert asian["status"] == "not checkable"
+    assert asian["why"].endswith(
+        "also not checkable at k = 500: needs more months pooled or better recording"
+    )
+    strict = gate(_audit(rows), GateSettings(fallback_to_larger_k=False))
+    assert strict.checks.set_index(["group", "metric"]).loc[("Other", "fpr"), "status"] == "not checkable"
+
+
+def test_selection_rate_is_gated_with_its_own_bounds() -> None:
+    rows = [("Black", "selection_rate", 100, 2.81, 1.99, 4.11, True, False)]
+    result = gate(_audit(rows), GateSettings())
+    assert not result.passed
+    assert result.reasons[0].startswith("selection rate@100 for ethnicity=Black is 2.81x the reference group")
+    wide = gate(_audit(rows), GateSettings(selection_rate_bounds=(0.25, 4.0)))
+    assert wide.passed and wide.checks["status"].tolist() == ["passed"]
+    off = gate(_audit(rows), GateSettings(selection_rate_bounds=None))
+    assert off.passed and off.checks.empty
+    with pytest.raises(ValidationError, match="selection_rate_bounds must satisfy"):
+        GateSettings(selection_rate_bounds=(1.2, 2.0))
+    accepted = gate(_audit(rows), GateSettings(accepted=[_acceptance("Black", "selection_rate")]))
+    assert accepted.passed and accepted.checks["status"].tolist() == ["accepted"]
 
 
 def test_the_recall_rule_can_ignore_the_test_and_can_be_switched_off() -> None:
     strict = gate(_audit(ROWS), GateSettings(recall_needs_significance=False))
     recall = strict.checks[strict.checks["metric"] == "recall"].set_index("group")["breached"]
     assert recall.to_dict() == {"Asian": True, "Other": True}
+    other = strict.checks.set_index(["group", "metric"]).loc[("Other", "recall"), "why"]
+    assert other == "below the minimum (no test needed: recall_needs_significance is false)"
     lenient = gate(_audit(ROWS), GateSettings(min_recall_ratio=None))
     assert "recall" not in set(lenient.checks["metric"])
 
@@ -80,6 +146,7 @@ def test_a_run_within_tolerance_passes_and_a_disabled_gate_checks_nothing() -> N
     ]
     result = gate(_audit(fine), GateSettings())
     assert result.passed and result.reasons == [] and not result.checks["breached"].any()
+    assert result.checks["status"].tolist() == ["passed", "passed"]
     off = gate(_audit(ROWS), GateSettings(enabled=False))
     assert off.passed and not off.enabled and off.checks.empty
     text = json.dumps(result.to_dict(), allow_nan=False)
@@ -128,10 +195,11 @@ def test_an_accepted_breach_does_not_block_and_is_shown_with_the_decision() -> N
     result = gate(_audit(ROWS), GateSettings(accepted=accepted), on=date(2026, 12, 1))
     assert result.passed and result.reasons == []
     assert result.checks["breached"].sum() == 3 and result.checks["accepted"].sum() == 3
+    assert (result.checks["status"] == "accepted").sum() == 3
     assert result.accepted[1] == (
-        "precision@100 for ethnicity=Black is 0.71x the reference group White (95% CI 0.60-0.84), "
-        "outside 0.80-1.25: accepted by A. Reviewer, equality lead on 2026-11-20, to be reviewed by "
-        "2027-05-31: Mitigated by a second reviewer for every listed person of this group."
+        "precision@100 for ethnicity=Black is 0.71x the reference group White (95% CI 0.60-0.84; "
+        "corrected p = 0.004), outside 0.80-1.25: accepted by A. Reviewer, equality lead on 2026-11-20, "
+        "to be reviewed by 2027-05-31: Mitigated by a second reviewer for every listed person of this group."
     )
     assert json.loads(json.dumps(result.to_dict()))["accepted"] == result.accepted
 
@@ -158,11 +226,15 @@ def test_an_acceptance_lapses_after_its_review_date_and_only_covers_its_own_brea
     ("change", "message"),
     [
         ({"metric": "auc"}, r"metric 'auc' is not checked by the gate"),
+        ({"metric": "selection_rate"}, None),
         ({"review_by": "2026-11-01"}, r"review_by \(2026-11-01\) must be after decided_on \(2026-11-20\)"),
         ({"reason": "fine"}, r"reason\n  String should have at least 20 characters"),
     ],
 )
 def test_an_acceptance_must_name_a_gate_check_a_later_review_date_and_a_reason(change, message) -> None:
+    if message is None:  # valid
+        GateSettings(accepted=[_acceptance("Black", "precision") | change])
+        return
     with pytest.raises(ValidationError, match=message):
         GateSettings(accepted=[_acceptance("Black", "precision") | change])
     with pytest.raises(ValidationError, match="listed twice"):

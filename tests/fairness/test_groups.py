@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from fairness.groups import attach_groups, coverage, margins, resolve_characteristics, suppress
+from fairness.makeup import list_makeup
 from fairness.settings import FairnessSettings
 from features.errors import ConfigError, RecordsError
 
@@ -105,9 +106,13 @@ def test_primary_and_secondary_suppression() -> None:
     # One scope (pooled), groups of 120, 4, 30, 15 and 0 people.
     counts = np.array([[120, 4, 30, 15, 0]])
     flags = suppress(counts, 10, margins("x", list("abcde")))
-    # 4 is primary; alone it could be recovered from the total, so the next smallest (15) goes too;
-    # the empty group describes nobody and stays.
-    assert flags.tolist() == [[False, True, False, True, False]]
+    # 4 is primary; alone it could be recovered from the total, so the smallest other count goes
+    # too: the empty group (the reader learns only that the two hold 4 between them).
+    assert flags.tolist() == [[False, True, False, False, True]]
+    # Without an empty group, the next smallest (15).
+    assert suppress(np.array([[120, 4, 30, 15]]), 10, margins("x", list("abcd"))).tolist() == [
+        [False, True, False, True]
+    ]
     # Two primary cells already protect each other.
     assert suppress(np.array([[120, 4, 3, 15]]), 10, margins("x", list("abcd"))).tolist() == [
         [False, True, True, False]
@@ -123,3 +128,52 @@ def test_secondary_suppression_covers_intersections_and_months() -> None:
     # Months (rows 1..) of one group add up to the pooled figure (row 0).
     over_months = suppress(np.array([[90], [40], [3], [47]]), 10, [])
     assert over_months[:, 0].tolist() == [False, True, True, False]
+
+
+def test_secondary_suppression_spares_the_reference_group_and_full_cells_when_it_can() -> None:
+    # sex x ethnicity listed counts, as in a monthly list pooled over months: the reference group
+    # Male | White holds 70 listed people, Male | Black 53, and "not recorded | White" 3 (primary).
+    names = ["F | B", "F | W", "M | B", "M | W", "n | B", "n | W"]
+    counts = np.array([[0, 10, 53, 70, 0, 3]])
+    reference = names.index("M | W")
+    flags = suppress(counts, 10, margins("sex x ethnicity", names), keep=reference)
+    hidden = [n for n, f in zip(names, flags[0], strict=True) if f]
+    # The primary cell must be hidden, and with it enough cells that it cannot be recovered from the
+    # sex and ethnicity totals shown elsewhere: the empty "n | B" protects its row, "F | W"
+    # (10 people) its column ("*| W" then has two hidden cells), "F | B" the "F | *" row.
+    assert hidden == ["F | B", "F | W", "n | B", "n | W"]
+    # Must not: the reference group and Male | Black stay shown.
+    assert not flags[0, reference] and not flags[0, names.index("M | B")]
+    # Every block with a hidden cell has at least two.
+    for block in margins("sex x ethnicity", names):
+        assert flags[0, block].sum() != 1
+    # Empty cells come first as complements even with no reference named (taking the smallest
+    # non-empty cell instead hid the reference group, whose 70 people were shown in no cell).
+    assert not suppress(counts, 10, margins("sex x ethnicity", names))[0, reference]
+
+
+def test_the_reference_group_is_hidden_only_when_nothing_else_can_protect() -> None:
+    # Two groups only: the complement of a primary cell can only be the reference.
+    flags = suppress(np.array([[5, 200]]), 10, margins("x", ["a", "b"]), keep=1)
+    assert flags.tolist() == [[True, True]]
+
+
+def test_the_list_makeup_counts_this_months_list_against_its_cohort_with_suppression() -> None:
+    # 1,000 people: 600 White, 300 Black, 95 Asian, 5 Mixed; the list holds 40 White, 45 Black,
+    # 12 Asian and 3 Mixed people.
+    eth = np.array(["White"] * 600 + ["Black"] * 300 + ["Asian"] * 95 + ["Mixed"] * 5)
+    listed = np.zeros(1_000, dtype=bool)
+    for start, n in ((0, 40), (600, 45), (900, 12), (995, 3)):
+        listed[start : start + n] = True
+    table = list_makeup(pd.DataFrame({"ethnicity": pd.Series(eth, dtype="str")}), listed, 10)
+    rows = table.set_index("group")
+    assert rows.loc["Black", "listed"] == 45 and rows.loc["Black", "cohort"] == 300
+    assert rows.loc["Black", "list_share"] == pytest.approx(0.45)
+    assert rows.loc["Black", "cohort_share"] == pytest.approx(0.30)
+    assert rows.loc["Black", "representation"] == pytest.approx(1.5)
+    # Mixed has 5 people in the cohort: hidden, with the smallest other group (Asian) so that it
+    # cannot be recovered from the totals; White, the reference, stays.
+    assert rows.loc["Mixed", "suppressed"] and pd.isna(rows.loc["Mixed", "listed"])
+    assert pd.isna(rows.loc["Mixed", "cohort"])
+    assert rows.loc["Asian", "suppressed"] and pd.isna(rows.loc["Asian", "representation"])
+    assert not rows.loc["White", "suppressed"] and rows.loc["White", "listed"] == 40

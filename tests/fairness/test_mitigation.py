@@ -75,6 +75,11 @@ def test_table_has_contract_columns_and_sane_values(table) -> None:
     assert table["precision_at_100"].between(0, 1).all()
     assert table["harm_captured_at_100"].between(0, 1).all()
     assert (table["largest_disparity"] >= 0).all()
+    # the ratio itself, not its distance from parity: |1 - ratio| = largest_disparity
+    assert np.allclose((1 - table["largest_ratio"]).abs(), table["largest_disparity"])
+    assert set(table["largest_group"]) <= {"B", "C", "D"} and (table["largest_group"] != "").all()
+    for r in table.itertuples():
+        assert f"largest gap: {r.largest_group} at {r.largest_ratio:.2f}" in r.notes
     assert (table["disparity_metric"] == "selection rate@k ratio to A (largest group)").all()
     # x1 drives the outcome: the production list beats the 20% base rate by far
     assert table.loc[0, "precision_at_100"] > 0.5
@@ -134,7 +139,7 @@ def test_disparity_by_hand() -> None:
     on_list = np.array([1, 1] + [0] * 8 + [1, 1, 0, 0, 0] + [1, 1], dtype=bool)
     y = np.zeros(17, dtype="int64")
     settings = SETTINGS.model_copy(update={"min_group": 3})
-    gap, description, note = _disparity(on_list, y, groups, settings)
-    assert gap == pytest.approx(1.0)
+    gap, ratio, worst, description, note = _disparity(on_list, y, groups, settings)
+    assert gap == pytest.approx(1.0) and ratio == pytest.approx(2.0) and worst == "B"
     assert description == "selection rate@k ratio to A (largest group)"
     assert note == "largest gap: B at 2.00; fewest listed: A (2)"

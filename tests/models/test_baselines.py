@@ -15,6 +15,7 @@ from models.baselines import (
     V100Scorer,
     band_points,
 )
+from models.ranking import rank_order
 
 
 def people() -> pd.DataFrame:
@@ -105,6 +106,20 @@ def test_oracle_and_column_scorers() -> None:
     with pytest.raises(PipelineError, match="missing values"):
         OracleScorer("propensity").score(X)
     assert ColumnScorer("propensity", fill_value=-1.0).score(X)[1] == -1.0
+
+
+def test_a_column_with_missing_values_can_rank_them_last() -> None:
+    X = pd.DataFrame({"person_id": list("abcde"), "force_score": [3.0, np.nan, -2.0, np.nan, 7.0]})
+    scorer = ColumnScorer("force_score", missing_last=True).fit(X, np.zeros(5))
+    scores = scorer.score(X)
+    np.testing.assert_array_equal(scores, [3.0, -3.0, -2.0, -3.0, 7.0])  # one below the lowest value
+    assert scorer.missing(X) == 2 and np.isfinite(scores).all()
+    ranked = rank_order(X.assign(score=scores, v100=0.0), "score", "v100", decimals=6)
+    assert ranked["person_id"].tolist() == ["e", "a", "c", "b", "d"]  # missing last, then by person_id
+    none = X.assign(force_score=np.nan)
+    np.testing.assert_array_equal(scorer.score(none), np.zeros(5))
+    with pytest.raises(PipelineError, match="missing values"):
+        ColumnScorer("force_score").score(X)  # without the option, still refused
 
 
 def test_missing_columns_are_named() -> None:

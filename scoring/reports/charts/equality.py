@@ -117,10 +117,10 @@ def ratio_chart(
             )
         body.append(text(left - 8, y0 + row_height / 2 + 4, label, anchor="end"))
         note = notes[row] if row < len(notes) else ""
-        if note:
-            body.append(
-                text(xpos(1.0) + 8, y0 + row_height / 2 + 4, note, anchor="start", extra=' fill="#555555"')
-            )
+        if note:  # beside parity, on whichever side has room for the whole note
+            fits = xpos(1.0) + 8 + len(note) * CHAR_WIDTH <= width
+            x, anchor = (xpos(1.0) + 8, "start") if fits else (xpos(1.0) - 8, "end")
+            body.append(text(x, y0 + row_height / 2 + 4, note, anchor=anchor, extra=' fill="#555555"'))
             continue
         for i, s in enumerate(series):
             y = y0 + 12 + 10 * i

@@ -313,6 +313,8 @@ def make_tradeoff() -> pd.DataFrame:
             "largest_disparity": [0.62, 0.21, 0.34, 0.48],
             "disparity_metric": ["fpr"] * 4,
             "notes": ["", "10 iterations, eps 0.01", "10 iterations, eps 0.01", "2 features removed"],
+            "largest_ratio": [1.62, 0.79, 1.34, 1.48],
+            "largest_group": ["Black", "Asian", "Black", "Black"],
         }
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
@@ -88,6 +89,35 @@ def test_page_holds_every_section(temporal) -> None:
     assert "log-loss" in page and "intercept" in page and "regret" in page
 
 
+def test_split_table_says_which_rows_trained_calibrated_and_tested(temporal) -> None:
+    result, importance = temporal
+    page = render(result, importance)
+    parts = result.parts
+    for row in parts.itertuples(index=False):  # every part's rows and outcomes are on the page
+        assert f"{row.rows:,} rows, {row.positives:,} with the outcome" in page
+    assert "Which model settings" not in page  # no candidate had a grid
+
+
+def test_monthly_intervals_are_shown_when_computed_and_not_promised_otherwise(temporal) -> None:
+    result, importance = temporal
+    page = render(result, importance)
+    assert result.evaluation.settings.monthly_intervals
+    assert "Intervals (95%) under each figure come from 40 bootstrap resamples of people." in page
+    t = result.evaluation.table
+    row = t[(t["month"] != "pooled") & (t["metric"] == "precision") & (t["k"] == 100)].iloc[0]
+    assert f"{row.lo * 100:.1f}–{row.hi * 100:.1f}%" in page  # shown under the monthly figure
+    table = result.evaluation.table.copy()
+    monthly = table["month"] != "pooled"
+    table.loc[monthly, ["lo", "hi"]] = np.nan
+    settings = result.evaluation.settings.model_copy(update={"monthly_intervals": False})
+    plain = dataclasses.replace(
+        result, evaluation=dataclasses.replace(result.evaluation, table=table, settings=settings)
+    )
+    page = render(plain, importance)
+    assert "under each figure come from" not in page
+    assert "The monthly figures have no intervals: they were not computed" in page
+
+
 def test_page_is_self_contained(temporal) -> None:
     page = render(temporal[0], temporal[1])
     assert "http://" not in page and "https://" not in page
@@ -169,20 +199,39 @@ def _models() -> Models:
     return Models("model", ["model"], ["v100"], None, {"model": "model (chosen)", "v100": "V100 list"})
 
 
-def test_overlapping_intervals_are_not_an_established_difference() -> None:
-    reps = {"model": np.array([0.40, 0.45, 0.50]), "v100": np.array([0.38, 0.44, 0.48])}
+def test_a_paired_interval_including_zero_is_not_an_established_difference() -> None:
+    reps = {"model": np.array([0.40, 0.45, 0.50]), "v100": np.array([0.42, 0.43, 0.49])}
     ev = _evaluation([("model", 0.45, 0.40, 0.50), ("v100", 0.43, 0.38, 0.48)], reps)
     text, verdict = versus(ev, _models(), "v100", "precision", 100)
     assert verdict == "not established"
     assert "45.0% (95% interval 40.0% to 50.0%) for the chosen model" in text
-    assert "the intervals overlap, so the difference is not established" in text
+    assert "which includes zero, so the difference is not established" in text
+
+
+def test_overlapping_intervals_with_a_paired_interval_excluding_zero_establish_it() -> None:
+    # the figures: harm captured 23.7% (19.6-27.9) against 17.8% (14.0-22.0), paired +4.0 to +9.0
+    model = np.random.default_rng(0).uniform(0.20, 0.27, 41)
+    gap = 0.040 + (np.arange(41) - 1) * 0.050 / 38  # its 2.5% and 97.5% quantiles: 0.040 and 0.090
+    reps = {"model": model, "v100": model - gap}
+    ev = _evaluation([("model", 0.237, 0.196, 0.279), ("v100", 0.178, 0.140, 0.220)], reps)
+    for metric in ("precision", "harm_captured"):  # the same rule for every figure
+        text, verdict = versus(ev, _models(), "v100", metric, 100)
+        assert verdict == "better", text
+        assert "paired 95% interval +4.0 points to +9.0 points" in text
+        assert "the separate intervals overlap, but the paired one excludes zero" in text
+        assert "not established" not in text
+    worse = {"model": reps["v100"], "v100": model}
+    ev = _evaluation([("model", 0.178, 0.140, 0.220), ("v100", 0.237, 0.196, 0.279)], worse)
+    assert versus(ev, _models(), "v100", "harm_captured", 100)[1] == "worse"
 
 
 def test_separate_intervals_establish_the_difference() -> None:
     reps = {"model": np.array([0.50, 0.55, 0.60]), "v100": np.array([0.30, 0.35, 0.40])}
     ev = _evaluation([("model", 0.55, 0.50, 0.60), ("v100", 0.35, 0.30, 0.40)], reps)
     text, verdict = versus(ev, _models(), "v100", "precision", 100)
-    assert verdict == "better" and "the intervals do not overlap" in text and "+20.0 points" in text
+    assert (
+        verdict == "better" and "+20.0 points, paired 95% interval" in text and "which excludes zero" in text
+    )
     ev = _evaluation([("model", 0.55, np.nan, np.nan), ("v100", 0.35, np.nan, np.nan)], reps)
     assert versus(ev, _models(), "v100", "precision", 100)[1] == "no intervals"
 
