@@ -5,10 +5,11 @@ A gate breach on, say, recall for one age band says that the list finds fewer of
 people who go on to serious harm. It does not say why. Two figures help a reviewer decide:
 
 Score distribution by group
-    Each row's score as a percentile within its own month (0 lowest, 100 highest), and per group:
-    the median percentile and the share of the group's rows in the month's top 1%, 5% and 20%. A
-    group whose people sit lower in every month's ranking is listed less; together with its base
-    rate this shows whether the list follows recorded offending or departs from it.
+    Each row's score as a percentile within its own month (0 lowest, 100 highest), and per group
+    the 25th, 50th, 75th and 90th percentiles of those. A group whose people sit lower in every
+    month's ranking is listed less; together with its base rate this shows whether the list
+    follows recorded offending or departs from it. No count is published: counts at the top of
+    the ranking would undo the suppression of the list's own small counts.
 Reason families by group
     SHAP contributions (raw-score units) summed by reason family, averaged over each group, minus
     the reference group's average. By additivity the family differences add up to the difference
@@ -16,8 +17,8 @@ Reason families by group
     the difference in scores it accounts for (a share above 100% is offset by families pulling the
     other way).
 
-Both are aggregates; a group of fewer than ``min_cell`` rows (persons for the families) is
-suppressed (no figure at all). Protected characteristics are read here only to group; they are
+Both are aggregates without counts; a group of fewer than ``min_cell`` rows (persons for the
+families) is left out (no figure at all). Protected characteristics are read here only to group; they are
 never model inputs.
 """
 
@@ -28,15 +29,9 @@ import pandas as pd
 
 from models.reasons import family_of
 
-TOP_BANDS = (1, 5, 20)  # percent of each month's rows at the top of the ranking
-DISTRIBUTION_COLUMNS = [
-    "characteristic",
-    "group",
-    "rows",
-    "median_percentile",
-    *(f"top_{b}" for b in TOP_BANDS),
-]
-FAMILY_COLUMNS = ["characteristic", "group", "reference", "persons", "family", "difference", "share_of_gap"]
+QUANTILES = (25, 50, 75, 90)  # percentiles of each group's within-month score percentiles
+DISTRIBUTION_COLUMNS = ["characteristic", "group", *(f"p{q}" for q in QUANTILES)]
+FAMILY_COLUMNS = ["characteristic", "group", "reference", "family", "difference", "share_of_gap"]
 
 
 def score_distribution(
@@ -51,29 +46,26 @@ def score_distribution(
     groups
         Same index; one ``str`` column per characteristic (intersections are skipped by the caller).
     min_cell
-        Groups with fewer rows are suppressed (all figures NaN).
+        Groups with fewer rows are left out.
 
     Returns
     -------
     pandas.DataFrame
-        :data:`DISTRIBUTION_COLUMNS`; percentiles 0-100, top shares 0-1, characteristic then group order.
+        :data:`DISTRIBUTION_COLUMNS`: the 25th, 50th, 75th and 90th percentiles (0-100) of the
+        group's within-month percentiles; characteristic then group order.
     """
     percentile = scores.groupby(months.to_numpy()).rank(pct=True, method="average").to_numpy() * 100
     frames = []
     for name in groups.columns:
         frame = pd.DataFrame({"group": groups[name].to_numpy(), "p": percentile})
         by = frame.groupby("group", sort=True)["p"]
-        table = pd.DataFrame({"rows": by.size(), "median_percentile": by.median()})
-        for band in TOP_BANDS:
-            table[f"top_{band}"] = (frame["p"] > 100 - band).groupby(frame["group"]).mean()
-        small = table["rows"] < min_cell
-        table.loc[small, ["median_percentile", *(f"top_{b}" for b in TOP_BANDS)]] = np.nan
+        sizes = by.size()
+        table = pd.DataFrame({f"p{q}": by.quantile(q / 100) for q in QUANTILES})
+        table = table[sizes >= min_cell]
         frames.append(table.reset_index().assign(characteristic=name))
     if not frames:
         return pd.DataFrame(columns=DISTRIBUTION_COLUMNS)
-    out = pd.concat(frames, ignore_index=True)[DISTRIBUTION_COLUMNS]
-    out["rows"] = out["rows"].astype("int64")
-    return out
+    return pd.concat(frames, ignore_index=True)[DISTRIBUTION_COLUMNS]
 
 
 def family_gaps(
@@ -119,7 +111,5 @@ def family_gaps(
             order = diff.abs().sort_values(ascending=False, kind="stable").index
             for family in order:
                 share = float(diff[family] / gap) if abs(gap) > 1e-9 else np.nan
-                rows.append(
-                    (name, str(group), reference, int(counts[group]), family, float(diff[family]), share)
-                )
+                rows.append((name, str(group), reference, family, float(diff[family]), share))
     return pd.DataFrame(rows, columns=FAMILY_COLUMNS)

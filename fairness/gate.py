@@ -157,19 +157,27 @@ def _decision(a: AcceptedBreach) -> str:
 
 
 def _accept(rows: pd.DataFrame, settings: GateSettings, on: date | None) -> list[str]:
-    """Mark the breaches a reviewer accepted (in force on ``on``); return the unused acceptances."""
+    """Mark the breaches a reviewer accepted (in force on ``on``, at the acceptance's k); return the
+    acceptances that matched no breach, each saying why."""
     rows["accepted"] = False
     rows["decision"] = ""
     unused = []
     for a in settings.accepted:
-        hit = (
-            rows["breached"].to_numpy(dtype=bool)
-            & (rows["characteristic"] == a.characteristic).to_numpy()
+        k = a.k or settings.k
+        same = (
+            (rows["characteristic"] == a.characteristic).to_numpy()
             & (rows["group"] == a.group).to_numpy()
             & (rows["metric"] == a.metric).to_numpy()
         )
+        hit = same & rows["breached"].to_numpy(dtype=bool) & (rows["k"] == k).to_numpy(dtype=bool)
         if not hit.any():
-            unused.append(f"{label(a.metric, settings.k)} for {a.characteristic}={a.group} ({_decision(a)})")
+            what = f"{label(a.metric, k)} for {a.characteristic}={a.group} ({_decision(a)})"
+            found = rows[same]
+            if len(found) and found["status"].iloc[0] == NOT_CHECKABLE:
+                what += ": the check could not be made in this run; keep it until the check can be made"
+            elif len(found) and found["breached"].iloc[0]:
+                what += f": the breach is now at k = {int(found['k'].iloc[0])}, which it does not cover"
+            unused.append(what)
             continue
         lapsed = on is not None and on > a.review_by
         rows.loc[hit, "accepted"] = not lapsed
@@ -216,8 +224,11 @@ def _unchecked_why(audit: AuditResult, row: pd.Series) -> str:
         (row["reference"], f"in the reference group {row['reference']}"),
     ):
         suppressed, value = _figure(audit, row["characteristic"], group, row["metric"], k)
-        if suppressed:
-            parts.append(f"fewer than {limit} people {basis} {who} (suppressed)")
+        if suppressed:  # worded alike for both causes: which one it was would narrow the hidden count
+            parts.append(
+                f"figure suppressed {who} (fewer than {limit} people {basis}, or withheld so that a "
+                "smaller figure cannot be worked out from a total)"
+            )
         elif np.isnan(value) and len(audit.groups):
             parts.append(f"figure not defined {who} (no people {basis})")
     if not parts and row["suppressed"]:
@@ -271,7 +282,10 @@ def _decide(rows: pd.DataFrame, settings: GateSettings, alpha: float) -> pd.Data
     lower, upper = rows["lower"].to_numpy(dtype="float64"), rows["upper"].to_numpy(dtype="float64")
     minimum = np.isnan(upper)
     outside = np.where(minimum, ratio < lower, (ratio < lower) | (ratio > upper))
-    significant = rows["flagged"].to_numpy(dtype=bool)  # the audit's corrected test: p_adjusted < alpha
+    untested = ~np.isfinite(rows["p_adjusted"].to_numpy(dtype="float64"))
+    # the audit's corrected test (p_adjusted < alpha); with no test (no resamples) the gate fails
+    # closed and the point ratio decides
+    significant = rows["flagged"].to_numpy(dtype=bool) | untested
     no_test = minimum & (not settings.recall_needs_significance)
     checked = ~rows["suppressed"].to_numpy(dtype=bool) & np.isfinite(ratio)
     status = np.where(
@@ -288,17 +302,16 @@ def _decide(rows: pd.DataFrame, settings: GateSettings, alpha: float) -> pd.Data
         if st == PASSED:
             why.append("within the tolerance")
         elif st == NOT_ESTABLISHED:
-            why.append(
-                f"outside the tolerance, but {test} is not below {alpha:g}: parity is plausible"
-                if tested
-                else "outside the tolerance, but no test could be made (no resamples): nothing is established"
-            )
+            why.append(f"outside the tolerance, but {test} is not below {alpha:g}: parity is plausible")
         elif st == BREACHED:
-            why.append(
-                "below the minimum (no test needed: recall_needs_significance is false)"
-                if no_test[i]
-                else f"outside the tolerance and {test}, below {alpha:g}"
-            )
+            if no_test[i]:
+                why.append("below the minimum (no test needed: recall_needs_significance is false)")
+            elif not tested:
+                why.append(
+                    "outside the tolerance, and no test could be made (no resamples): the gate fails closed"
+                )
+            else:
+                why.append(f"outside the tolerance and {test}, below {alpha:g}")
         else:
             why.append("")
     rows["why"] = why

@@ -242,15 +242,16 @@ def _protect(flags: np.ndarray, counts: np.ndarray, keep: np.ndarray | None = No
     """Where a row (R, C) holds exactly one suppressed count, suppress the smallest other count too,
     so that the lone one cannot be recovered from the total.
 
-    The complement is the smallest count, an empty one (0) included: hiding an empty cell protects
-    as well as hiding a full one (the reader learns only the two cells' sum) and withholds far less.
-    Columns marked in ``keep`` (the reference group) are taken last; ties go to the first column.
+    The complement is the smallest non-empty count that is not in ``keep`` (the reference group);
+    then the reference; an empty cell (0) only when nothing else is left. An empty cell protects
+    nothing when another total shows it is empty (a group with nobody listed is empty in every
+    intersection), so it is the last resort. Ties go to the first column.
     """
     lone = flags.sum(axis=1) == 1
     if not lone.any():
         return flags
-    last = np.zeros(flags.shape[1]) if keep is None else np.where(keep, 1e18, 0.0)
-    key = np.where(flags, np.inf, counts + last)
+    last = np.zeros(flags.shape[1]) if keep is None else np.where(keep, 1e12, 0.0)
+    key = np.where(flags, np.inf, counts + last + np.where(counts == 0, 1e18, 0.0))
     pick = key.argmin(axis=1)
     rows = np.flatnonzero(lone & np.isfinite(key.min(axis=1)))
     out = flags.copy()
@@ -273,7 +274,7 @@ def suppress(
         Shape (S, G): distinct persons per scope (row 0 pooled, then one row per month) and group.
     min_cell
         Counts from 1 to ``min_cell - 1`` are suppressed (primary). A count of 0 describes nobody
-        and is shown (unless it must serve as a complement).
+        and is shown (unless nothing else is left to serve as a complement).
     blocks
         Index sets of groups adding up to a known total (:func:`margins`).
     already
@@ -287,7 +288,7 @@ def suppress(
     numpy.ndarray
         Bool (S, G). Secondary suppression repeats until stable: in any block (and across the
         months of one group, whose list places add up to the pooled figure) with exactly one
-        suppressed count, the smallest other count (empty ones first, the reference last) is
+        suppressed count, the smallest other non-empty count (the reference group last) is
         suppressed as well.
     """
     flags = (counts > 0) & (counts < min_cell)

@@ -45,6 +45,12 @@ class AcceptedBreach(BaseModel):
     metric: str = Field(
         min_length=1, description="Gate metric of the breach: precision, fpr, recall or selection_rate."
     )
+    k: PositiveInt | None = Field(
+        None,
+        description="List length the acceptance covers; null: the gate's k. A breach found at a "
+        "longer list (the comparison could not be checked at the gate's k) needs an acceptance "
+        "naming that k: a decision about the top 1,000 is not a decision about the top 100.",
+    )
     reason: str = Field(
         min_length=20,
         description="Why the difference is accepted: the legitimate aim and why the list is a "

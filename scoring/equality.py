@@ -18,7 +18,7 @@ import pandas as pd
 from fairness.audit import AuditResult, _records, audit
 from fairness.drivers import family_gaps, score_distribution
 from fairness.gate import GateResult, gate
-from fairness.groups import attach_groups
+from fairness.groups import attach_groups, largest_recorded, margins, suppress
 from fairness.makeup import list_makeup
 from fairness.mitigation import mitigation_analysis, mitigation_split
 from fairness.proxies import ProxyResult, proxy_audit
@@ -52,6 +52,7 @@ class Equality:
     score_distribution: pd.DataFrame | None = None  # backtest scores by group (fairness.drivers)
     family_gaps: pd.DataFrame | None = None  # this month's cohort: reason families by group
     family_sample: int = 0  # persons of this month's cohort the family gaps were computed on
+    list_length: int | None = None  # people on this month's list (output.k), when it is described
 
     @property
     def release(self) -> str:
@@ -195,6 +196,7 @@ def this_months_list(
     )
     listed = cohort["person_id"].astype("str").isin(set(listed_ids.astype("str"))).to_numpy()
     equality.list_makeup = list_makeup(groups, listed, config.fairness.min_cell)
+    equality.list_length = int(listed.sum())
     if ranker is None or names is None:
         return
     rng = np.random.default_rng(config.seed)
@@ -241,7 +243,8 @@ def audit_document(equality: Equality, as_of: str | None = None, k: int | None =
         "scope": {
             "backtest_months": [m.date().isoformat() for m in audit.months],
             "list": as_of,
-            "list_length": k,
+            "list_length": equality.list_length,
+            "gate_k": k,
         },
         "audit": audit.summary(k),
         "list_makeup": _records(equality.list_makeup) if equality.list_makeup is not None else None,
@@ -291,9 +294,14 @@ def police_activity_by_group(
     rows = []
     for column in [c for c in protected.columns if c != "person_id"]:
         groups = table[column].astype("str").where(table[column].notna(), "not recorded")
-        for group, shares in table["share"].groupby(groups, sort=True):
-            small = len(shares) < min_cell
-            rows.append((column, group, len(shares), float("nan") if small else float(shares.mean()), small))
+        by = table["share"].groupby(groups, sort=True)
+        names, counts, means = list(by.groups), by.size().to_numpy(), by.mean().to_numpy()
+        # the same disclosure control as the list make-up: small counts, and a complement, withheld
+        hidden = suppress(
+            counts[None, :], min_cell, margins(column, names), keep=largest_recorded(names, counts)
+        )[0]
+        for group, n, mean, small in zip(names, counts, means, hidden, strict=True):
+            rows.append((column, group, int(n), float("nan") if small else float(mean), bool(small)))
     return pd.DataFrame(rows, columns=["characteristic", "group", "listed", "share", "suppressed"])
 
 

@@ -357,7 +357,7 @@ def _audited_model(backtest_result: BacktestResult | None, champion: tuple | Non
         return (
             f"{name}, trained in this run: the backtest figures describe models of its settings, each "
             "trained on the months before the month it was tested on; this month's list was scored by "
-            "the same settings trained on the latest months"
+            "a model of the same kind trained on the latest months"
         )
     return (
         f"the registry's champion, version {champion[2]}, which scored this month's list: the backtest "

@@ -362,7 +362,7 @@ def _police_activity(table: pd.DataFrame | None) -> list[dict[str, str]] | None:
         {
             "characteristic": str(r.characteristic),
             "group": str(r.group),
-            "listed": str(int(r.listed)) if not r.suppressed else "fewer than the minimum",
+            "listed": str(int(r.listed)) if not r.suppressed else "withheld (disclosure control)",
             "share": "–" if r.suppressed else f"{100 * float(r.share):.0f}%",
         }
         for r in table.itertuples(index=False)

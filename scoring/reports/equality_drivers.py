@@ -16,6 +16,7 @@ import pandas as pd
 from features.catalogue_types import REASON_FAMILIES
 from scoring.reports.equality_sections import (
     NOT_RECORDED,
+    SUPPRESSED,
     View,
     group_table,
     ratio_cell,
@@ -88,7 +89,7 @@ def makeup_tables(makeup: pd.DataFrame | None, limit: int, as_of: str) -> list[d
 def _makeup_cell(limit: int, name: str, group: str, column: str, text: Any, hidden: bool) -> Cell:
     """One cell of the list make-up: its text (a callable, read only when shown) or "suppressed"."""
     src = source("makeup", name, group, column)
-    return Cell(f"suppressed (<{limit})", css="suppressed", src=src) if hidden else Cell(text(), src=src)
+    return Cell(SUPPRESSED, css="suppressed", src=src) if hidden else Cell(text(), src=src)
 
 
 def _concerns(
@@ -135,36 +136,26 @@ def _by_k(view: View, characteristic: str, pairs: list[tuple[str, str]]) -> Tabl
     return Table(["Group", "Measure", *(f"k = {k}" for k in view.ks)], body, caption)
 
 
-def _scores(distribution: pd.DataFrame, characteristic: str, limit: int, scope: str) -> Table | None:
+def _scores(distribution: pd.DataFrame, characteristic: str, scope: str) -> Table | None:
+    """Percentiles of each group's within-month score percentiles (no counts: see fairness.drivers)."""
     part = distribution[distribution["characteristic"] == characteristic]
     if not len(part):
         return None
     part = part.assign(order=[(g == NOT_RECORDED, g) for g in part["group"]]).sort_values("order")
-    body = []
-    for r in part.itertuples(index=False):
-
-        def cell(column: str, kind: str, r: Any = r) -> Cell:
-            src = source("drivers", "score_distribution", characteristic, str(r.group), column)
-            value = getattr(r, column)
-            if not finite(value):
-                return Cell(f"suppressed (<{limit})", css="suppressed", src=src)
-            return Cell(f"{value:.0f}" if kind == "pct_rank" else fmt(kind, value), src=src)
-
-        rows_src = source("drivers", "score_distribution", characteristic, str(r.group), "rows")
-        body.append(
-            [
-                Cell(str(r.group), numeric=False),
-                Cell(f"{int(r.rows):,}", src=rows_src),
-                cell("median_percentile", "pct_rank"),
-                cell("top_1", PCT),
-                cell("top_5", PCT),
-                cell("top_20", PCT),
-            ]
-        )
-    headers = ["Group", "Rows", "Median percentile", "In the top 1%", "In the top 5%", "In the top 20%"]
-    return Table(
-        headers, body, f"{characteristic}: where each group's scores fall in their month's ranking ({scope})"
-    )
+    columns = [c for c in part.columns if c.startswith("p") and c[1:].isdigit()]
+    body = [
+        [Cell(str(r["group"]), numeric=False)]
+        + [
+            Cell(
+                f"{r[c]:.0f}", src=source("drivers", "score_distribution", characteristic, str(r["group"]), c)
+            )
+            for c in columns
+        ]
+        for _, r in part.iterrows()
+    ]
+    headers = ["Group", *(f"{int(c[1:])}th percentile" if c != "p50" else "Median" for c in columns)]
+    caption = f"{characteristic}: where each group's scores fall in their month's ranking, 0-100 ({scope})"
+    return Table(headers, body, caption)
 
 
 def _families(gaps: pd.DataFrame, characteristic: str, sample: int) -> Table | None:
@@ -227,25 +218,21 @@ def drivers_sections(
                 "findings": [w for _, _, w in found],
                 "by_k": _by_k(view, characteristic, [(g, m) for g, m, _ in found]),
                 "base": base,
-                "scores": _scores(distribution, characteristic, view.limit, scope)
-                if distribution is not None
-                else None,
+                "scores": _scores(distribution, characteristic, scope) if distribution is not None else None,
                 "families": _families(gaps, characteristic, sample) if gaps is not None else None,
             }
         )
     return out
 
 
-def worked_example(checks: pd.DataFrame) -> dict[str, str]:
-    """The acceptance example, on this run's first breach (or its first finding outside the tolerance)."""
+def worked_example(checks: pd.DataFrame) -> dict[str, Any]:
+    """The acceptance example, on this run's first breach (or its first finding outside the
+    tolerance); with neither, a hypothetical one, marked as such."""
     status = checks["status"] if "status" in checks else pd.Series("", index=checks.index)
     for wanted in ("breached", "not established"):
         rows = checks[status == wanted]
         if len(rows):
             r = rows.iloc[0]
-            return {
-                "characteristic": str(r["characteristic"]),
-                "group": str(r["group"]),
-                "metric": str(r["metric"]),
-            }
-    return {"characteristic": "age_band", "group": "35-49", "metric": "recall"}
+            found = {c: str(r[c]) for c in ("characteristic", "group", "metric")}
+            return found | {"hypothetical": False}
+    return {"characteristic": "age_band", "group": "35-49", "metric": "recall", "hypothetical": True}

@@ -44,6 +44,9 @@ def gate_context(gate: Any, k: int | None) -> dict[str, Any]:
         "unused": [str(r) for r in getattr(gate, "unused", [])],
         "not_checkable": unchecked,
         "unchecked_split": (len(missing) - in_intersections, in_intersections),
+        "longer": int((checks["k"] != checks["gate_k"]).sum())
+        if {"k", "gate_k"} <= set(checks.columns)
+        else 0,
         "not_established": [
             f"{r.metric.replace('_', ' ')} for {r.characteristic}={r.group}: {fmt(RATIO, r.ratio)}"
             for r in weak.itertuples(index=False)

@@ -2,7 +2,8 @@
 
 Nothing here computes a metric: every figure is read from the audit (``groups``, ``disparities``,
 ``coverage``), the gate, the proxy audit, the mitigation table or the label-bias tables, and
-formatted with a fixed number of decimals. A suppressed cell is shown as "suppressed (<N)" and its
+formatted with a fixed number of decimals. A suppressed cell is shown as "suppressed" (fewer than N
+people, or withheld so that such a figure cannot be worked out from a total) and its
 value is never read, whatever the table holds.
 """
 
@@ -35,6 +36,7 @@ from scoring.reports.formats import (
 POOLED = "pooled"
 OVERALL = ("overall", "all")  # the audit's whole-population row: characteristic "overall", group "all"
 NOT_RECORDED = "not recorded"
+SUPPRESSED = "suppressed"  # fewer than min_cell people, or a complement withheld to protect such a figure
 WHO = ("size", "cohort_share", "list_share", "selection_rate", "base_rate")
 PERFORMANCE = ("precision", "recall", "fpr", "fnr", "harm_captured", "calibration_in_large", "auc")
 COMPACT = ("size", "selection_rate", "base_rate", "precision", "recall", "fpr", "harm_captured")
@@ -64,7 +66,7 @@ def k_of(value: Any) -> int | None:
 
 
 def suppressed_cell(limit: int) -> Cell:
-    return Cell(f"suppressed (<{limit})", css="suppressed")
+    return Cell(SUPPRESSED, css="suppressed")
 
 
 def figure_cell(fig: Figure | None, metric: str, limit: int) -> Cell:
@@ -72,7 +74,7 @@ def figure_cell(fig: Figure | None, metric: str, limit: int) -> Cell:
     if fig is None:
         return Cell("–")
     if fig.suppressed:
-        return Cell(f"suppressed (<{limit})", css="suppressed", src=fig.src)
+        return Cell(SUPPRESSED, css="suppressed", src=fig.src)
     kind = kind_of(metric)
     return Cell(fmt(kind, fig.value), interval(kind, fig.lo, fig.hi), src=fig.src)
 
@@ -142,7 +144,7 @@ def ratio_cell(row: Any | None, limit: int) -> Cell:
         "disparities", str(row.scope), str(row.characteristic), str(row.group), str(row.metric), k_of(row.k)
     )
     if bool(row.suppressed):
-        return Cell(f"suppressed (<{limit})", css="suppressed", src=src)
+        return Cell(SUPPRESSED, css="suppressed", src=src)
     p = pvalue(row.p_adjusted)
     sub = (
         *interval(RATIO, row.ratio_lo, row.ratio_hi),
@@ -264,7 +266,7 @@ def ratio_chart(
         elif all(r is None for r in present):
             notes.append("no figure")
         elif all(r is None or bool(r.suppressed) for r in present):
-            notes.append(f"suppressed (<{limit})")
+            notes.append(SUPPRESSED)
         else:
             notes.append("")
     return Markup(charts.ratio_chart(labels, series, title=title, notes=notes, band=kw.get("band")))

@@ -239,3 +239,30 @@ def test_an_acceptance_must_name_a_gate_check_a_later_review_date_and_a_reason(c
         GateSettings(accepted=[_acceptance("Black", "precision") | change])
     with pytest.raises(ValidationError, match="listed twice"):
         GateSettings(accepted=[_acceptance("Black", "precision")] * 2)
+
+
+def test_an_acceptance_covers_its_own_list_length_only() -> None:
+    rows = [
+        ("Other", "fpr", 100, NAN, NAN, NAN, False, True),  # not checkable at 100 ...
+        ("Other", "fpr", 500, 1.60, 1.30, 1.90, True, False),  # ... breached at 500
+    ]
+    at_100 = gate(_audit(rows), GateSettings(accepted=[_acceptance("Other", "fpr")]))
+    assert not at_100.passed  # an acceptance of the top 100 does not cover the top 500
+    assert at_100.unused[0].endswith("the breach is now at k = 500, which it does not cover")
+    at_500 = gate(_audit(rows), GateSettings(accepted=[_acceptance("Other", "fpr") | {"k": 500}]))
+    assert at_500.passed and at_500.checks["status"].tolist() == ["accepted"]
+    unchecked = gate(_audit(rows[:1]), GateSettings(accepted=[_acceptance("Other", "fpr")]))
+    assert unchecked.unused[0].endswith("keep it until the check can be made")
+
+
+def test_without_a_test_the_gate_fails_closed() -> None:
+    # n_boot = 0: no p-values, nothing flagged; a ratio outside the band must still breach
+    rows = [("Black", "selection_rate", 100, 2.81, NAN, NAN, False, False)]
+    audit = _audit(rows)
+    audit.disparities["p_adjusted"] = np.nan
+    audit.disparities["p_value"] = np.nan
+    result = gate(audit, GateSettings())
+    assert not result.passed and result.checks["status"].tolist() == ["breached"]
+    assert (
+        result.checks["why"].iloc[0].endswith("no test could be made (no resamples): the gate fails closed")
+    )

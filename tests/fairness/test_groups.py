@@ -106,13 +106,10 @@ def test_primary_and_secondary_suppression() -> None:
     # One scope (pooled), groups of 120, 4, 30, 15 and 0 people.
     counts = np.array([[120, 4, 30, 15, 0]])
     flags = suppress(counts, 10, margins("x", list("abcde")))
-    # 4 is primary; alone it could be recovered from the total, so the smallest other count goes
-    # too: the empty group (the reader learns only that the two hold 4 between them).
-    assert flags.tolist() == [[False, True, False, False, True]]
-    # Without an empty group, the next smallest (15).
-    assert suppress(np.array([[120, 4, 30, 15]]), 10, margins("x", list("abcd"))).tolist() == [
-        [False, True, False, True]
-    ]
+    # 4 is primary; alone it could be recovered from the total, so the next smallest (15) goes too;
+    # the empty group describes nobody and stays (hiding it would protect nothing: another table
+    # can show it is empty).
+    assert flags.tolist() == [[False, True, False, True, False]]
     # Two primary cells already protect each other.
     assert suppress(np.array([[120, 4, 3, 15]]), 10, margins("x", list("abcd"))).tolist() == [
         [False, True, True, False]
@@ -130,26 +127,34 @@ def test_secondary_suppression_covers_intersections_and_months() -> None:
     assert over_months[:, 0].tolist() == [False, True, True, False]
 
 
-def test_secondary_suppression_spares_the_reference_group_and_full_cells_when_it_can() -> None:
-    # sex x ethnicity listed counts, as in a monthly list pooled over months: the reference group
-    # Male | White holds 70 listed people, Male | Black 53, and "not recorded | White" 3 (primary).
+def test_secondary_suppression_spares_the_reference_group_when_another_cell_can_protect() -> None:
+    # sex x ethnicity listed counts: the reference group Male | White holds 70 listed people,
+    # Male | Black 53, Female | White 12, and "not recorded | White" 3 (primary).
     names = ["F | B", "F | W", "M | B", "M | W", "n | B", "n | W"]
-    counts = np.array([[0, 10, 53, 70, 0, 3]])
+    counts = np.array([[20, 12, 53, 70, 0, 3]])
     reference = names.index("M | W")
-    flags = suppress(counts, 10, margins("sex x ethnicity", names), keep=reference)
+    blocks = margins("sex x ethnicity", names)
+    flags = suppress(counts, 10, blocks, keep=reference)
     hidden = [n for n, f in zip(names, flags[0], strict=True) if f]
-    # The primary cell must be hidden, and with it enough cells that it cannot be recovered from the
-    # sex and ethnicity totals shown elsewhere: the empty "n | B" protects its row, "F | W"
-    # (10 people) its column ("*| W" then has two hidden cells), "F | B" the "F | *" row.
+    # The primary cell; F | W, the smallest non-empty cell beside it in "* | W" (not the reference);
+    # F | B, the only other cell of "F | *"; n | B, the only other cell of "n | *" (empty: the last
+    # resort, taken because nothing else is left in that row).
     assert hidden == ["F | B", "F | W", "n | B", "n | W"]
-    # Must not: the reference group and Male | Black stay shown.
-    assert not flags[0, reference] and not flags[0, names.index("M | B")]
-    # Every block with a hidden cell has at least two.
-    for block in margins("sex x ethnicity", names):
+    assert not flags[0, reference]  # every comparison of the characteristic is read against it
+    for block in blocks:
         assert flags[0, block].sum() != 1
-    # Empty cells come first as complements even with no reference named (taking the smallest
-    # non-empty cell instead hid the reference group, whose 70 people were shown in no cell).
-    assert not suppress(counts, 10, margins("sex x ethnicity", names))[0, reference]
+    # The same counts with no reference named hide the smallest non-empty cells alike.
+    assert suppress(counts, 10, blocks).tolist() == flags.tolist()
+    # Male | Black, with 53 listed, stays shown.
+    assert not flags[0, names.index("M | B")]
+
+
+def test_the_reference_is_taken_before_an_empty_cell_and_only_when_nothing_else_is_left() -> None:
+    # "* | W": n | W is primary (3); the only other non-empty cell is the reference M | W: an empty
+    # F | W would protect nothing (the sex table shows nobody female listed), so M | W is hidden.
+    names = ["F | W", "M | W", "n | W"]
+    flags = suppress(np.array([[0, 70, 3]]), 10, margins("sex x ethnicity", names), keep=1)
+    assert flags.tolist() == [[False, True, True]]
 
 
 def test_the_reference_group_is_hidden_only_when_nothing_else_can_protect() -> None:

@@ -129,7 +129,8 @@ def test_audit_json_is_a_summary_and_the_long_tables_are_parquet(written) -> Non
     assert document["scope"] == {
         "backtest_months": ["2026-01-01", "2026-02-01", "2026-03-01"],
         "list": "2026-04-01",
-        "list_length": 60,
+        "list_length": None,  # the list was not described through this_months_list here
+        "gate_k": 60,
     }
     assert document["gate"]["counts"] == equality.gate.counts()
     flagged = equality.audit.disparities

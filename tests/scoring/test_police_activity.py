@@ -34,12 +34,12 @@ def test_the_default_config_keeps_stop_search_and_intelligence_out_of_the_model(
 
 
 def test_shares_by_group_are_hand_computed_and_small_groups_suppressed() -> None:
-    people = {f"A{i}": (0.75, 0.25) for i in range(10)} | {f"B{i}": (0.5, -0.5) for i in range(10)}
-    people |= {"C0": (1.0, 0.0)}
+    people = {f"A{i}": (0.75, 0.25) for i in range(12)} | {f"B{i}": (0.5, -0.5) for i in range(11)}
+    people |= {f"M{i}": (0.9, 0.1) for i in range(10)} | {"C0": (1.0, 0.0)}
     protected = pd.DataFrame(
         {
             "person_id": list(people),
-            "ethnicity": ["White"] * 10 + ["Black"] * 10 + ["Asian"],
+            "ethnicity": ["White"] * 12 + ["Black"] * 11 + ["Mixed"] * 10 + ["Asian"],
         }
     )
     table = police_activity_by_group(families(people), protected, min_cell=10).set_index("group")
@@ -47,6 +47,9 @@ def test_shares_by_group_are_hand_computed_and_small_groups_suppressed() -> None
     assert table.loc["Black", "share"] == pytest.approx(0.5)  # |-0.5| / (0.5 + 0.5)
     assert table.loc["Asian", "suppressed"] and pd.isna(table.loc["Asian", "share"])
     assert table.loc["Asian", "listed"] == 1
+    # Asian alone could be recovered from the number listed: the smallest other group goes too
+    assert table.loc["Mixed", "suppressed"] and pd.isna(table.loc["Mixed", "share"])
+    assert not table.loc["White", "suppressed"] and not table.loc["Black", "suppressed"]
 
 
 def test_no_table_when_police_activity_was_not_a_model_input() -> None:
