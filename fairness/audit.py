@@ -29,8 +29,9 @@ Disparities
     cannot go below 1/n_boot, too coarse for a corrected family). se adds the two bootstrap
     variances, each at least the other side's scaled to its sample size (see
     :func:`fairness.group_sums.p_values`). p-values are corrected (Holm or Benjamini-Hochberg)
-    over each family (one characteristic in one scope, or all of a scope); ``flagged`` means the
-    corrected p-value is below alpha, i.e. the corrected interval excludes parity.
+    over each family (one characteristic in one scope, or all of a scope), withheld comparisons
+    (below) included; ``flagged`` means the corrected p-value is below alpha, i.e. the corrected
+    interval excludes parity.
 Suppression
     See :func:`fairness.groups.suppress`. A cell is withheld (value, interval and n missing)
     when the people it is computed from number 1 to min_cell - 1 (none describes nobody and is
@@ -43,7 +44,7 @@ Suppression
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -69,6 +70,9 @@ class AuditResult:
 
     Columns of ``groups``, ``disparities`` and ``coverage`` are those of the fairness contract
     (see the module docstring for the definitions); ``n`` is Int64, missing where suppressed.
+    ``withheld`` holds, with the columns of ``disparities``, the pooled and monthly comparisons
+    suppressed only to protect another cell (neither figure rests on fewer than ``min_cell``
+    people): the gate decides on them and publishes only its result. It is never written out.
     """
 
     groups: pd.DataFrame
@@ -78,6 +82,7 @@ class AuditResult:
     score_col: str
     months: list[pd.Timestamp]
     notes: list[str]
+    withheld: pd.DataFrame = field(default_factory=lambda: _empty_disparities())
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict of every figure: NaN and <NA> become null, dates ISO text (large: the
@@ -185,7 +190,13 @@ def _suppression(d: Data, name: str, codes: np.ndarray, names: list[str], settin
     flags = {"persons": persons, "listed": [suppress(c, min_cell, blocks, persons, ref) for c in listed]}
     for basis in ("positives", "negatives"):
         flags[basis] = suppress(counts[basis], min_cell, blocks, persons, ref)
-    return counts, listed, flags, ref
+
+    def few(c: np.ndarray) -> np.ndarray:
+        return (c > 0) & (c < min_cell)
+
+    primary = {"persons": few(counts["persons"]), "listed": [few(c) for c in listed]}
+    primary |= {basis: few(counts[basis]) for basis in ("positives", "negatives")}
+    return counts, listed, flags, ref, primary
 
 
 def _characteristic(
@@ -201,7 +212,7 @@ def _characteristic(
     """Group table and disparities of one characteristic; also the number of suppressed cells."""
     n_groups, ks = len(names), settings.ks
     figures, dens = metrics(*sums_auc, ks, has_prob)
-    counts, listed, flags, ref = _suppression(d, name, codes, names, settings)
+    counts, listed, flags, ref, primary = _suppression(d, name, codes, names, settings)
     frames, cells = [], {}
     for (metric, k), values in figures.items():
         j = None if k is None else ks.index(k)
@@ -209,7 +220,7 @@ def _characteristic(
         basis = _N_BASIS.get(metric, "persons")
         n = listed[j] if basis == "listed" and j is not None else counts[basis]
         lo, hi = interval(values[..., 1:], settings.confidence) if metric != "size" else (np.nan, np.nan)
-        cells[(metric, k)] = (values, sup, dens[(metric, k)])
+        cells[(metric, k)] = (values, sup, dens[(metric, k)], _cell_flags(primary, metric, j))
         frames.append(
             pd.DataFrame(
                 {
@@ -249,7 +260,7 @@ def _disparities(
     """Ratio and difference of each group to the reference, with intervals and raw p-values."""
     frames = []
     others = np.array([i for i in range(len(names)) if i != ref], dtype="int64")
-    for (metric, k), (values, sup, den) in cells.items():
+    for (metric, k), (values, sup, den, few) in cells.items():
         if metric not in settings.disparity_metrics or not len(others):
             continue
         v, r = values[:, others], values[:, [ref]]
@@ -270,8 +281,11 @@ def _disparities(
             }
         )
         for col, x in shown.items():
-            frame[col] = np.where(hidden, np.nan, x).ravel()
+            frame[col] = np.asarray(x, dtype="float64").ravel() * np.ones(hidden.size)
         frame["suppressed"] = hidden.ravel()
+        # withheld only to protect another cell: neither figure rests on fewer than min_cell people
+        frame["withheld"] = (hidden & ~(few[:, others] | few[:, [ref]])).ravel()
+        frame.loc[frame["suppressed"] & ~frame["withheld"], list(shown)] = np.nan
         frames.append(frame)
     return pd.concat(frames, ignore_index=True) if frames else _empty_disparities()
 
@@ -370,6 +384,8 @@ def audit(
                 refs[name] = str(disp["reference"].iloc[0])
     disp = pd.concat([disparities[c] for c in columns if len(disparities[c])] or [_empty_disparities()])
     disp = disp.reset_index(drop=True)
+    if "withheld" not in disp:
+        disp["withheld"] = False
     family = ["scope", "characteristic"] if settings.family == "characteristic" else ["scope"]
     disp["p_adjusted"] = np.nan
     for _, idx in disp.groupby(family, sort=False).groups.items():
@@ -377,13 +393,18 @@ def audit(
             disp.loc[idx, "p_value"].to_numpy(dtype="float64"), settings.correction
         )
     disp["flagged"] = (disp["p_adjusted"] < settings.alpha).to_numpy(dtype=bool)
+    hidden = disp["withheld"].astype(bool).to_numpy()
+    withheld = disp[hidden].reset_index(drop=True)[[*_DISPARITY_COLUMNS]]
+    figures = ["ratio", "ratio_lo", "ratio_hi", "difference", "difference_lo", "difference_hi"]
+    disp.loc[hidden, [*figures, "p_value", "p_adjusted"]] = np.nan  # published as suppressed
+    disp.loc[hidden, "flagged"] = False
     disp = disp[[*_DISPARITY_COLUMNS]]
     cov = coverage(predictions["as_of"], groups)
     notes = _notes(settings, len(months), {c: refs[c] for c in columns if c in refs}, n_suppressed)
     if not probability_col:
         notes.append("No calibrated probability was given: calibration in the large is not audited.")
     table = pd.concat([tables[c] for c in columns], ignore_index=True)
-    return AuditResult(table, disp, cov, settings, score_col, months, notes)
+    return AuditResult(table, disp, cov, settings, score_col, months, notes, withheld=withheld)
 
 
 _DISPARITY_COLUMNS = (

@@ -67,6 +67,7 @@ CHECK_COLUMNS = [
     "p_adjusted",
     "comparisons",
     "gate_k",
+    "withheld",
 ]
 _NAMES = {"fpr": "false positive rate", "fnr": "false negative rate", "selection_rate": "selection rate"}
 _BASIS = {
@@ -132,6 +133,12 @@ def label(metric: str, k: object) -> str:
 
 def _reason(row: pd.Series, confidence: float) -> str:
     """One plain sentence for a breached check, with the test that decided."""
+    if row.get("withheld", False):
+        return (
+            f"{label(row['metric'], row['k'])} for {row['characteristic']}={row['group']} breaches the "
+            f"tolerance against the reference group {row['reference']} (figures withheld for disclosure "
+            "control; the corrected test rejects parity)"
+        )
     interval = f"{confidence:.0%} CI {row['ratio_lo']:.2f}-{row['ratio_hi']:.2f}"
     if np.isnan(row["ratio_lo"]):
         interval = f"{confidence:.0%} CI not available"
@@ -247,11 +254,18 @@ def _remedy(larger: list[int]) -> str:
 
 
 def _candidates(audit: AuditResult, settings: GateSettings) -> pd.DataFrame:
-    """Pooled disparities of the gate's metrics at k and at every larger audited k."""
-    d = audit.disparities
-    rows = d[(d["scope"] == POOLED) & d["metric"].isin(settings.checked_metrics())].copy()
-    rows["comparisons"] = _comparisons(d, audit.settings.family).loc[rows.index]
-    return rows[rows["k"] >= settings.k]
+    """Pooled disparities of the gate's metrics at k and at every larger audited k. A comparison
+    suppressed only to protect another cell is taken from ``audit.withheld`` (marked ``withheld``)."""
+    d, w = audit.disparities, audit.withheld
+    both = pd.concat([d, w], ignore_index=True) if len(w) else d.reset_index(drop=True)
+    comparisons = _comparisons(both, audit.settings.family)
+    both = both.assign(comparisons=comparisons, withheld=[False] * len(d) + [True] * (len(both) - len(d)))
+    rows = both[(both["scope"] == POOLED) & both["metric"].isin(settings.checked_metrics())]
+    rows = rows[rows["k"] >= settings.k]
+    key = ["characteristic", "group", "metric", "k"]
+    rows = rows.sort_values("withheld", kind="mergesort").drop_duplicates(key, keep="last")
+    rows.loc[rows["withheld"], "suppressed"] = False  # decided on, then withheld from the published table
+    return rows.sort_values(key, kind="mergesort")
 
 
 def _bounds(metric: str, settings: GateSettings) -> tuple[float, float]:
@@ -302,7 +316,8 @@ def _decide(rows: pd.DataFrame, settings: GateSettings, alpha: float) -> pd.Data
         if st == PASSED:
             why.append("within the tolerance")
         elif st == NOT_ESTABLISHED:
-            why.append(f"outside the tolerance, but {test} is not below {alpha:g}: parity is plausible")
+            plausible = "outside the tolerance, but the corrected test finds parity plausible"
+            why.append(f"{plausible} ({test}, not below {alpha:g})")
         elif st == BREACHED:
             if no_test[i]:
                 why.append("below the minimum (no test needed: recall_needs_significance is false)")
@@ -311,7 +326,9 @@ def _decide(rows: pd.DataFrame, settings: GateSettings, alpha: float) -> pd.Data
                     "outside the tolerance, and no test could be made (no resamples): the gate fails closed"
                 )
             else:
-                why.append(f"outside the tolerance and {test}, below {alpha:g}")
+                why.append(
+                    f"outside the tolerance, and the corrected test rejects parity ({test}, below {alpha:g})"
+                )
         else:
             why.append("")
     rows["why"] = why
@@ -368,6 +385,7 @@ def gate(audit: AuditResult, settings: GateSettings, on: date | None = None) -> 
             row["why"] = f"{why}; {_remedy(tried)}"
             chosen.append(row)
     rows = pd.DataFrame(chosen, columns=at_k.columns) if chosen else at_k
+    rows["withheld"] = rows["withheld"].astype(bool)
     unused = _accept(rows, settings, on)
     rows.loc[rows["accepted"].astype(bool), "status"] = ACCEPTED
     rows["breached"] = rows["status"].isin([BREACHED, ACCEPTED])
@@ -385,6 +403,14 @@ def gate(audit: AuditResult, settings: GateSettings, on: date | None = None) -> 
         f"{label(r['metric'], r['gate_k'])} for {r['characteristic']}={r['group']}: {r['why']}"
         for _, r in missing.sort_values(["intersection", *key], kind="mergesort").iterrows()
     ]
+    hidden = rows["withheld"].to_numpy(dtype=bool)  # publish the result, never the withheld figures
+    rows.loc[hidden, ["ratio", "ratio_lo", "ratio_hi", "p_value", "p_adjusted"]] = np.nan
+    if hidden.any():  # keep how it was decided, without the p-value
+        rows.loc[hidden, "why"] = (
+            rows.loc[hidden, "why"].astype(str).str.replace(r" \(corrected p [^)]*\)", "", regex=True)
+            + "; decided on figures withheld for disclosure control (publishing them would let a "
+            "smaller group's figure be worked out)"
+        )
     checks = rows.astype({"k": "Int64", "gate_k": "Int64", "comparisons": "Int64"})[CHECK_COLUMNS]
     return GateResult(
         not reasons,

@@ -51,7 +51,8 @@ def month(day: Any) -> str:
 def gate_status(checks: pd.DataFrame) -> pd.Series:
     """Each gate check's status: the ``status`` column when the gate writes one, else derived from
     ``accepted``, ``breached``, ``rule`` and the ratio against its bounds. A check whose ratio is not
-    a finite number is never "passed": it is "not checkable"."""
+    a finite number is never "passed" (it is "not checkable"), unless the gate decided it on figures
+    withheld for disclosure control (``withheld``)."""
     if not len(checks):
         return pd.Series([], dtype="object", index=checks.index)
     ratio = pd.to_numeric(checks["ratio"], errors="coerce").to_numpy(dtype="float64")
@@ -73,7 +74,11 @@ def gate_status(checks: pd.DataFrame) -> pd.Series:
         )
         status = pd.Series(values, index=checks.index, dtype="object")
     status = status.where(status.isin(GATE_STATUSES), "not checkable")
-    return status.where(~((status == "passed") & ~finite), "not checkable")
+    # a pass needs a figure, unless the gate decided on figures withheld for disclosure control
+    withheld = (
+        checks["withheld"].astype(bool).to_numpy() if "withheld" in checks else np.zeros(len(checks), bool)
+    )
+    return status.where(~((status == "passed") & ~finite & ~withheld), "not checkable")
 
 
 def _checks(checks: pd.DataFrame) -> list[dict[str, Any]]:

@@ -72,12 +72,13 @@ def test_breaches_need_a_ratio_outside_the_bounds_and_a_corrected_test_that_reje
     ]
     why = result.checks.set_index(["group", "metric"])["why"]
     assert why[("Asian", "precision")] == (
-        "outside the tolerance, but corrected p = 0.400 over 7 comparisons is not below 0.05: "
-        "parity is plausible"
+        "outside the tolerance, but the corrected test finds parity plausible (corrected p = 0.400 "
+        "over 7 comparisons, not below 0.05)"
     )
     assert (
         why[("Black", "precision")]
-        == "outside the tolerance and corrected p = 0.004 over 7 comparisons, below 0.05"
+        == "outside the tolerance, and the corrected test rejects parity (corrected p = 0.004 over 7 "
+        "comparisons, below 0.05)"
     )
     unchecked = result.unchecked
     assert unchecked[["group", "metric"]].values.tolist() == [["Other", "fpr"]]
@@ -266,3 +267,38 @@ def test_without_a_test_the_gate_fails_closed() -> None:
     assert (
         result.checks["why"].iloc[0].endswith("no test could be made (no resamples): the gate fails closed")
     )
+
+
+def test_a_group_hidden_only_to_protect_a_smaller_one_is_still_checked_without_publishing_it() -> None:
+    # a (60%) is the reference; b (40%) is scored lower at equal outcomes; c has 5 people. c's
+    # figures are suppressed, and b's with them (else c = total - a - b): b can only be checked on
+    # the withheld figures, and its figures must not appear in the gate's table.
+    rng = np.random.default_rng(0)
+    n = 2_000
+    grp = np.where(rng.random(n) < 0.4, "b", "a")
+    grp[:5] = "c"
+    frame = pd.DataFrame(
+        {
+            "person_id": [f"P{i:04d}" for i in range(n)],
+            "as_of": pd.Timestamp("2026-01-01"),
+            "score": rng.normal(size=n) - 0.8 * (grp == "b"),
+            "label": (rng.random(n) < 0.3).astype(int),
+            "future_harm": 1.0,
+        }
+    )
+    s = FairnessSettings(ks=[300], n_boot=100, gate={"k": 300})
+    result = audit(frame, pd.DataFrame({"grp": pd.Series(grp, dtype="str")}), "score", s, seed=1)
+    published = result.disparities[result.disparities["group"] == "b"]
+    assert published["suppressed"].all() and published["ratio"].isna().all()  # b is withheld ...
+    assert (result.withheld["group"] == "b").any()  # ... but kept for the gate
+    checked = gate(result, s.gate)
+    b = checked.checks[checked.checks["group"] == "b"].set_index("metric")
+    assert b.loc["fpr", "status"] == "breached" and np.isnan(b.loc["fpr", "ratio"])
+    assert "corrected p" not in b.loc["fpr", "why"] and b.loc["fpr", "why"].endswith(
+        "decided on figures withheld for disclosure control "
+        "(publishing them would let a smaller group's figure be worked out)"
+    )
+    assert any("for grp=b breaches the tolerance" in r and "figures withheld" in r for r in checked.reasons)
+    assert not any(str(round(float(x), 2)) in " ".join(checked.reasons) for x in result.withheld["ratio"])
+    c = checked.checks[checked.checks["group"] == "c"]
+    assert (c["status"] == "not checkable").all()  # 5 people: nothing can be decided
