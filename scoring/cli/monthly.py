@@ -61,18 +61,25 @@ def run(
     ]
     console.print(facts_table("Run summary", rows))
     console.print(f"[bold]{ADVISORY}[/bold]")
-    console.print(
-        f"List: {safe(run_dir / 'top100.csv')}\nManifest: {safe(run_dir / 'manifest.json')}\n"
-        f"Model report: {safe(run_dir / 'model.html')}\n"
-        f"Officer report: [bold]{safe(run_dir / 'report' / 'index.html')}[/bold]",
-        highlight=False,
-    )
+    lines = [f"List: {safe(run_dir / 'top100.csv')}", f"Manifest: {safe(run_dir / 'manifest.json')}"]
+    if (run_dir / "model.html").is_file():  # no backtest (or a champion with no unseen month): none
+        lines.append(f"Model report: {safe(run_dir / 'model.html')}")
+    lines.append(f"Officer report: [bold]{safe(run_dir / 'report' / 'index.html')}[/bold]")
+    console.print("\n".join(lines), highlight=False)
     if result.equality is not None:
-        release = result.equality.release
+        release, counts = result.equality.release, result.equality.gate.counts()
+        tally = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
         console.print(
-            f"Equality report: [bold]{safe(run_dir / 'equality.html')}[/bold] ({safe(release)})",
+            f"Equality report: [bold]{safe(run_dir / 'equality.html')}[/bold] ({safe(release)}; "
+            f"gate checks: {safe(tally)})",
             highlight=False,
         )
+    else:
+        console.print("No equality audit in this run.", highlight=False)
+    for note in result.notes:  # what the run decided or skipped, in words (the champion, a skipped audit)
+        console.print(f"Note: {safe(note)}", highlight=False)
+    if (run_dir / "governance" / "index.html").is_file():
+        console.print(f"Governance pack: {safe(run_dir / 'governance' / 'index.html')}", highlight=False)
     if tracked is not None:
         registered = f", registered as version {tracked.version} (alias candidate)" if tracked.version else ""
         console.print(f"MLflow run {tracked.run_id}{registered}; `harmrank promote` checks it against V100.")

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -90,7 +91,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def run_job(world: Path, tmp: Path, name: str, *, tracking: bool = False, analyses: bool = False) -> Path:
+def run_job(
+    world: Path, tmp: Path, name: str, *, tracking: bool = False, analyses: bool = False, output: bool = False
+) -> Any:
+    """Run the monthly job through the CLI; the run directory (and the terminal output, with ``output``)."""
     runs = tmp / name
     config = write_config(tmp, runs, tracking=tracking, analyses=analyses)
     result = runner.invoke(app, ["run", "--as-of", AS_OF, "--data", str(world), "--config", str(config)])
@@ -98,7 +102,8 @@ def run_job(world: Path, tmp: Path, name: str, *, tracking: bool = False, analys
     assert "top100.csv" in result.output
     if (runs / AS_OF / "equality.html").is_file():  # the analyst is told where it is and what it found
         assert "Equality report:" in result.output and "equality: disparities flagged" in result.output
-    return runs / AS_OF
+        assert "gate checks:" in result.output
+    return (runs / AS_OF, result.output) if output else runs / AS_OF
 
 
 def test_job_writes_list_and_manifest(world: Path, tmp_path: Path, browser) -> None:  # noqa: F811
@@ -340,7 +345,7 @@ def test_run_is_logged_registered_and_the_champion_reproduces_its_list(world: Pa
     client.set_registered_model_alias("harmrank", "champion", "1")  # whatever the rule said
     first_list = (first / "top100.csv").read_bytes()
 
-    again = run_job(world, tmp_path, "tracked", tracking=True)
+    again, second_output = run_job(world, tmp_path, "tracked", tracking=True, output=True)
     manifest = json.loads((again / "manifest.json").read_text())
     assert manifest["training"]["model_source"] == "champion"
     assert manifest["training"]["champion_version"] == 1
@@ -348,6 +353,8 @@ def test_run_is_logged_registered_and_the_champion_reproduces_its_list(world: Pa
     assert (again / "top100.csv").read_bytes() == first_list  # the registry round trip is exact
     # fitted up to this very month, the champion has no month it never saw: no audit pretends otherwise
     assert manifest["release"]["status"] == "not audited"
+    assert "no later month has a complete outcome window yet" in " ".join(second_output.split())
+    assert "Model report:" not in second_output and "No equality audit in this run." in second_output
     assert not (again / "equality.html").exists() and not (again / "model.html").exists()
 
 
