@@ -420,3 +420,36 @@ def gate(audit: AuditResult, settings: GateSettings, on: date | None = None) -> 
         unused=unused,
         not_checkable=unchecked,
     )
+
+
+def gate_status(checks: pd.DataFrame) -> pd.Series:
+    """Each gate check's status: the ``status`` column when the gate writes one, else derived from
+    ``accepted``, ``breached``, ``rule`` and the ratio against its bounds. A check whose ratio is not
+    a finite number is never "passed" (it is "not checkable"), unless the gate decided it on figures
+    withheld for disclosure control (``withheld``)."""
+    if not len(checks):
+        return pd.Series([], dtype="object", index=checks.index)
+    ratio = pd.to_numeric(checks["ratio"], errors="coerce").to_numpy(dtype="float64")
+    finite = np.isfinite(ratio)
+    if "status" in checks.columns:
+        status = checks["status"].astype("str").str.strip().str.lower()
+    else:
+        lower = pd.to_numeric(checks["lower"], errors="coerce").to_numpy(dtype="float64")
+        upper = pd.to_numeric(checks["upper"], errors="coerce").to_numpy(dtype="float64")
+        with np.errstate(invalid="ignore"):
+            outside = (ratio < lower) | (np.isfinite(upper) & (ratio > upper))
+        accepted = checks.get("accepted", pd.Series(False, index=checks.index)).astype(bool).to_numpy()
+        breached = checks["breached"].astype(bool).to_numpy()
+        unchecked = checks["rule"].astype("str").str.startswith("unchecked").to_numpy()
+        values = np.select(
+            [accepted, breached, unchecked | ~finite, outside],
+            ["accepted", "breached", "not checkable", "not established"],
+            "passed",
+        )
+        status = pd.Series(values, index=checks.index, dtype="object")
+    status = status.where(status.isin(STATUSES), NOT_CHECKABLE)
+    # a pass needs a figure, unless the gate decided on figures withheld for disclosure control
+    withheld = (
+        checks["withheld"].astype(bool).to_numpy() if "withheld" in checks else np.zeros(len(checks), bool)
+    )
+    return status.where(~((status == "passed") & ~finite & ~withheld), "not checkable")

@@ -7,10 +7,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from fairness.audit import POOLED
+from fairness.gate import ACCEPTED, BREACHED, NOT_CHECKABLE, NOT_ESTABLISHED, PASSED, gate_status
 from scoring.config import RunConfig
 from scoring.equality import Equality
 
@@ -24,7 +24,7 @@ GROUP_METRICS = (
     "fpr",
     "calibration_in_large",
 )
-GATE_STATUSES = ("passed", "not established", "breached", "accepted", "not checkable")
+GATE_STATUSES = (PASSED, NOT_ESTABLISHED, BREACHED, ACCEPTED, NOT_CHECKABLE)
 
 
 def json_number(value: Any) -> float | None:
@@ -46,39 +46,6 @@ def json_int(value: Any) -> int | None:
 def month(day: Any) -> str:
     """``YYYY-MM`` of a date."""
     return pd.Timestamp(day).strftime("%Y-%m")
-
-
-def gate_status(checks: pd.DataFrame) -> pd.Series:
-    """Each gate check's status: the ``status`` column when the gate writes one, else derived from
-    ``accepted``, ``breached``, ``rule`` and the ratio against its bounds. A check whose ratio is not
-    a finite number is never "passed" (it is "not checkable"), unless the gate decided it on figures
-    withheld for disclosure control (``withheld``)."""
-    if not len(checks):
-        return pd.Series([], dtype="object", index=checks.index)
-    ratio = pd.to_numeric(checks["ratio"], errors="coerce").to_numpy(dtype="float64")
-    finite = np.isfinite(ratio)
-    if "status" in checks.columns:
-        status = checks["status"].astype("str").str.strip().str.lower()
-    else:
-        lower = pd.to_numeric(checks["lower"], errors="coerce").to_numpy(dtype="float64")
-        upper = pd.to_numeric(checks["upper"], errors="coerce").to_numpy(dtype="float64")
-        with np.errstate(invalid="ignore"):
-            outside = (ratio < lower) | (np.isfinite(upper) & (ratio > upper))
-        accepted = checks["accepted"].astype(bool).to_numpy()
-        breached = checks["breached"].astype(bool).to_numpy()
-        unchecked = checks["rule"].astype("str").str.startswith("unchecked").to_numpy()
-        values = np.select(
-            [accepted, breached, unchecked | ~finite, outside],
-            ["accepted", "breached", "not checkable", "not established"],
-            "passed",
-        )
-        status = pd.Series(values, index=checks.index, dtype="object")
-    status = status.where(status.isin(GATE_STATUSES), "not checkable")
-    # a pass needs a figure, unless the gate decided on figures withheld for disclosure control
-    withheld = (
-        checks["withheld"].astype(bool).to_numpy() if "withheld" in checks else np.zeros(len(checks), bool)
-    )
-    return status.where(~((status == "passed") & ~finite & ~withheld), "not checkable")
 
 
 def _checks(checks: pd.DataFrame) -> list[dict[str, Any]]:
