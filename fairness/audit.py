@@ -51,9 +51,9 @@ import numpy as np
 import pandas as pd
 
 from fairness.group_sums import BASE_Q, Data, interval, metrics, p_values, people, prepare, sums, units
-from fairness.groups import coverage, largest_recorded, margins, suppress
+from fairness.groups import coverage, margins, reference_index, suppress
 from fairness.settings import INTERSECTION_SEP, FairnessSettings
-from features.errors import ConfigError, PipelineError
+from features.errors import PipelineError
 from models.metrics import ratio
 
 POOLED = "pooled"
@@ -185,7 +185,7 @@ def _suppression(d: Data, name: str, codes: np.ndarray, names: list[str], settin
     counts = {"persons": people(d, codes, n_groups, None), "positives": people(d, codes, n_groups, 1)}
     counts["negatives"] = people(d, codes, n_groups, -1)
     listed = [people(d, codes, n_groups, BASE_Q + 3 * j) for j in range(len(settings.ks))]
-    ref = _reference(name, names, counts["persons"][0], settings)
+    ref = reference_index(name, names, counts["persons"][0], settings.reference)
     persons = suppress(counts["persons"], min_cell, blocks, keep=ref)
     flags = {"persons": persons, "listed": [suppress(c, min_cell, blocks, persons, ref) for c in listed]}
     for basis in ("positives", "negatives"):
@@ -240,18 +240,6 @@ def _characteristic(
     table = pd.concat(frames, ignore_index=True)
     table.loc[table["suppressed"], "n"] = pd.NA
     return table, _disparities(cells, name, names, ref, settings, scopes), int(table["suppressed"].sum())
-
-
-def _reference(name: str, names: list[str], persons: np.ndarray, settings: FairnessSettings) -> int:
-    """Index of the reference group: configured, or the largest recorded group (name order on ties)."""
-    if isinstance(settings.reference, dict) and name in settings.reference:
-        wanted = settings.reference[name]
-        if wanted not in names:
-            raise ConfigError(
-                f"fairness.reference.{name} = {wanted!r} is not a group of {name}; groups: {names}"
-            )
-        return names.index(wanted)
-    return largest_recorded(names, persons)
 
 
 def _disparities(

@@ -19,6 +19,7 @@ Intersections
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -221,6 +222,22 @@ def largest_recorded(names: list[str], persons: np.ndarray) -> int:
     recorded = np.array([NOT_RECORDED not in n.split(GROUP_SEP) for n in names])
     size = np.where(recorded, persons, -1) if recorded.any() else persons
     return int(np.argmax(size))
+
+
+def reference_index(
+    characteristic: str, names: list[str], persons: np.ndarray, reference: str | Mapping[str, str] = "largest"
+) -> int:
+    """Index of a characteristic's reference group: the one configured for it in ``reference``
+    (:attr:`FairnessSettings.reference`), or the largest recorded group (name order on ties)."""
+    if isinstance(reference, Mapping) and characteristic in reference:
+        wanted = reference[characteristic]
+        if wanted not in names:
+            raise ConfigError(
+                f"fairness.reference.{characteristic} = {wanted!r} is not a group of {characteristic}; "
+                f"groups: {names}"
+            )
+        return names.index(wanted)
+    return largest_recorded(names, persons)
 
 
 def margins(characteristic: str, names: list[str]) -> list[np.ndarray]:

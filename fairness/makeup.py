@@ -12,10 +12,12 @@ with enough other cells that it cannot be recovered from a total, the reference 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
-from fairness.groups import largest_recorded, margins, suppress
+from fairness.groups import margins, reference_index, suppress
 
 MAKEUP_COLUMNS = [
     "characteristic",
@@ -29,7 +31,9 @@ MAKEUP_COLUMNS = [
 ]
 
 
-def list_makeup(groups: pd.DataFrame, listed: np.ndarray, min_cell: int) -> pd.DataFrame:
+def list_makeup(
+    groups: pd.DataFrame, listed: np.ndarray, min_cell: int, reference: str | Mapping[str, str] = "largest"
+) -> pd.DataFrame:
     """Cohort and list counts of every group of every characteristic, with suppression.
 
     Parameters
@@ -41,6 +45,9 @@ def list_makeup(groups: pd.DataFrame, listed: np.ndarray, min_cell: int) -> pd.D
         Bool (n): the person is on this month's list.
     min_cell
         Counts from 1 to ``min_cell - 1`` are suppressed (cohort and list alike).
+    reference
+        :attr:`FairnessSettings.reference`: the group hidden only when nothing else can protect
+        a small one, as in the audit.
 
     Returns
     -------
@@ -56,7 +63,7 @@ def list_makeup(groups: pd.DataFrame, listed: np.ndarray, min_cell: int) -> pd.D
         labels = [str(n) for n in names]
         cohort = np.bincount(codes, minlength=len(labels))
         on_list = np.bincount(codes, weights=listed, minlength=len(labels)).astype("int64")
-        ref = largest_recorded(labels, cohort)
+        ref = reference_index(name, labels, cohort, reference)
         blocks = margins(name, labels)
         hidden_cohort = suppress(cohort[None, :], min_cell, blocks, keep=ref)
         hidden = suppress(on_list[None, :], min_cell, blocks, hidden_cohort, ref)[0]

@@ -8,6 +8,7 @@ the audit and the gate always run when there is a backtest and a protected table
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -18,7 +19,7 @@ import pandas as pd
 from fairness.audit import AuditResult, _records, audit
 from fairness.drivers import family_gaps, score_distribution
 from fairness.gate import GateResult, gate
-from fairness.groups import attach_groups, largest_recorded, margins, suppress
+from fairness.groups import attach_groups, margins, reference_index, suppress
 from fairness.makeup import list_makeup
 from fairness.mitigation import mitigation_analysis, mitigation_split
 from fairness.proxies import ProxyResult, proxy_audit
@@ -195,7 +196,7 @@ def this_months_list(
         cohort[["person_id", "as_of"]], records.protected, _birth(records), config.fairness
     )
     listed = cohort["person_id"].astype("str").isin(set(listed_ids.astype("str"))).to_numpy()
-    equality.list_makeup = list_makeup(groups, listed, config.fairness.min_cell)
+    equality.list_makeup = list_makeup(groups, listed, config.fairness.min_cell, config.fairness.reference)
     equality.list_length = int(listed.sum())
     if ranker is None or names is None:
         return
@@ -278,7 +279,10 @@ def write_audit_tables(equality: Equality, directory: Path) -> None:
 
 
 def police_activity_by_group(
-    families: pd.DataFrame, protected: pd.DataFrame | None, min_cell: int
+    families: pd.DataFrame,
+    protected: pd.DataFrame | None,
+    min_cell: int,
+    reference: str | Mapping[str, str] = "largest",
 ) -> pd.DataFrame | None:
     """Per characteristic and group of the listed people, the mean share of their reasons that came
     from police-activity families; None when no police-activity feature was a model input.
@@ -297,9 +301,8 @@ def police_activity_by_group(
         by = table["share"].groupby(groups, sort=True)
         names, counts, means = list(by.groups), by.size().to_numpy(), by.mean().to_numpy()
         # the same disclosure control as the list make-up: small counts, and a complement, withheld
-        hidden = suppress(
-            counts[None, :], min_cell, margins(column, names), keep=largest_recorded(names, counts)
-        )[0]
+        keep = reference_index(column, names, counts, reference)
+        hidden = suppress(counts[None, :], min_cell, margins(column, names), keep=keep)[0]
         for group, n, mean, small in zip(names, counts, means, hidden, strict=True):
             rows.append((column, group, int(n), float("nan") if small else float(mean), bool(small)))
     return pd.DataFrame(rows, columns=["characteristic", "group", "listed", "share", "suppressed"])

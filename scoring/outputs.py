@@ -188,7 +188,10 @@ def write_run(result: RunResult, config: RunConfig, data_dir: Path) -> tuple[Pat
             (staging / "model.html").write_text(page, encoding="utf-8")
         if result.equality is not None:
             shares = police_activity_by_group(
-                listing.families, result.records.protected, config.fairness.min_cell
+                listing.families,
+                result.records.protected,
+                config.fairness.min_cell,
+                config.fairness.reference,
             )
             write_equality(result.equality, result.as_of.date().isoformat(), staging, shares)
         write_governance(
