@@ -154,10 +154,13 @@ def test_a_run_within_tolerance_passes_and_a_disabled_gate_checks_nothing() -> N
     assert '"passed": true' in text
 
 
-def test_the_gate_reads_a_real_audit() -> None:
+def _lower_scores_for_b(tiny: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    """2,000 people, 40% in group b whose scores are lowered at equal outcome rates; the first
+    ``tiny`` people form a group c of their own."""
     rng = np.random.default_rng(0)
     n = 2_000
     grp = np.where(rng.random(n) < 0.4, "b", "a")
+    grp[:tiny] = "c"
     frame = pd.DataFrame(
         {
             "person_id": [f"P{i:04d}" for i in range(n)],
@@ -167,6 +170,11 @@ def test_the_gate_reads_a_real_audit() -> None:
             "future_harm": 1.0,
         }
     )
+    return frame, grp
+
+
+def test_the_gate_reads_a_real_audit() -> None:
+    frame, grp = _lower_scores_for_b()
     s = FairnessSettings(ks=[300], n_boot=100, gate={"k": 300})
     result = gate(
         audit(frame, pd.DataFrame({"grp": pd.Series(grp, dtype="str")}), "score", s, seed=1), s.gate
@@ -273,19 +281,7 @@ def test_a_group_hidden_only_to_protect_a_smaller_one_is_still_checked_without_p
     # a (60%) is the reference; b (40%) is scored lower at equal outcomes; c has 5 people. c's
     # figures are suppressed, and b's with them (else c = total - a - b): b can only be checked on
     # the withheld figures, and its figures must not appear in the gate's table.
-    rng = np.random.default_rng(0)
-    n = 2_000
-    grp = np.where(rng.random(n) < 0.4, "b", "a")
-    grp[:5] = "c"
-    frame = pd.DataFrame(
-        {
-            "person_id": [f"P{i:04d}" for i in range(n)],
-            "as_of": pd.Timestamp("2026-01-01"),
-            "score": rng.normal(size=n) - 0.8 * (grp == "b"),
-            "label": (rng.random(n) < 0.3).astype(int),
-            "future_harm": 1.0,
-        }
-    )
+    frame, grp = _lower_scores_for_b(tiny=5)
     s = FairnessSettings(ks=[300], n_boot=100, gate={"k": 300})
     result = audit(frame, pd.DataFrame({"grp": pd.Series(grp, dtype="str")}), "score", s, seed=1)
     published = result.disparities[result.disparities["group"] == "b"]
