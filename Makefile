@@ -8,7 +8,7 @@ WORLD  ?= data/world
 export OMP_WAIT_POLICY ?= PASSIVE
 export MLFLOW_DISABLE_TELEMETRY ?= true
 
-.PHONY: demo test lint typecheck check install install-dev world browser clean
+.PHONY: demo test lint typecheck check install install-dev world browser postgres clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,15 @@ browser:
 	  $$SUDO apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 || \
 	  { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q chromium chromium-driver >/dev/null; }; }
 
-test: $(VENV)/.installed-dev browser
+# PostgreSQL server programs for the database tests (Debian package; needs root or sudo, once per machine).
+# The tests start and stop their own throwaway server (tests/pgserver.py), never the system cluster.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y -q postgresql >/dev/null 2>&1 || \
+	  { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q postgresql >/dev/null; }; }
+
+test: $(VENV)/.installed-dev browser postgres
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed-dev

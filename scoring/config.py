@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from fairness.proxy_settings import MitigationSettings, ProxySettings
 from fairness.settings import FairnessSettings
@@ -22,6 +22,7 @@ from features.records.schema import ValidationSettings
 from models.registry import TrackingSettings
 from models.settings import BacktestSettings
 from models.train import ModelSettings, TrainingSettings
+from scoring.review_log import location
 
 if TYPE_CHECKING:
     from pydantic_core import ErrorDetails
@@ -69,9 +70,16 @@ class ScoringSettings(BaseModel):
         description="Ranking score: calibrated probability of the outcome, or expected harm "
         "(probability x expected CCHI days given the outcome).",
     )
-    review_log: Path = Field(
-        Path("data/reviews.sqlite"), description="Append-only log of officers' review decisions."
+    review_log: Path | str = Field(
+        Path("data/reviews.sqlite"),
+        description="Append-only log of officers' review decisions: a SQLite file, or the database URL "
+        "of a force's PostgreSQL service database (its reviews table).",
     )
+
+    @field_validator("review_log", mode="before")
+    @classmethod
+    def _log_location(cls, value: object) -> Path | str:
+        return value if isinstance(value, Path) else location(value)
 
 
 class RunConfig(BaseModel):

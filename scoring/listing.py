@@ -8,7 +8,6 @@ runs' lists and the review log; writes nothing (``scoring.outputs`` does).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 
@@ -19,7 +18,7 @@ from scoring.evidence import family_evidence, history
 from scoring.explain import explain
 from scoring.pipeline import RunResult
 from scoring.review import decisions, review_summary
-from scoring.review_log import LogCheck, verify
+from scoring.review_log import Location, LogCheck, location, verify
 
 N_REASONS = 3
 
@@ -43,7 +42,7 @@ class Listing:
 
 
 def review_progress(
-    people: list[str], as_of: str, previous: pd.DataFrame | None, previous_run: str | None, log: Path
+    people: list[str], as_of: str, previous: pd.DataFrame | None, previous_run: str | None, log: Location
 ) -> tuple[dict[str, float], dict[str, object] | None]:
     """Review progress of this list and of the previous one, from the review log.
 
@@ -73,7 +72,7 @@ def build_listing(result: RunResult, config: RunConfig) -> Listing:
     lists = load_lists(earlier_runs)
     previous = lists[lists["as_of"] == lists["as_of"].max()] if len(lists) else None
     listed = list_status(listed, previous, lists if len(lists) else None)
-    log = Path(config.scoring.review_log)
+    log = location(config.scoring.review_log)
     log_check = verify(log)
     previous_run = earlier_runs[0][0].isoformat() if earlier_runs and previous is not None else None
     summary, previous_review = review_progress(

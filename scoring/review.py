@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from scoring.review_log import FIELDS as FIELD_ORDER
-from scoring.review_log import ReviewError, append, entries, open_log, verify
+from scoring.review_log import Location, ReviewError, append, entries, location, open_log, verify
 from scoring.terminal import invisible
 
 __all__ = ["DECISIONS", "Decision", "ReviewError", "open_log", "record_decision", "verify"]
@@ -99,14 +99,14 @@ def run_list(run_dir: Path) -> pd.DataFrame:
     return out.sort_values(["rank", "person_id"], kind="stable").reset_index(drop=True)
 
 
-def log_path_for_run(run_dir: Path) -> Path:
+def log_path_for_run(run_dir: Path) -> Location:
     """The review log a run belongs to: the manifest's ``review_log``, else ``<data_dir>/reviews.sqlite``.
 
     ``data_dir`` is read from the manifest's ``config`` section, then its top level.
     """
     manifest = _manifest(run_dir)
     if manifest.get("review_log"):
-        return Path(str(manifest["review_log"]))
+        return location(manifest["review_log"])
     config = manifest.get("config")
     data_dir = (config.get("data_dir") if isinstance(config, dict) else None) or manifest.get("data_dir")
     if not data_dir:
@@ -126,7 +126,7 @@ def _recorded_at(now: datetime | None) -> str:
 
 
 def record_decision(
-    path: Path,
+    path: Location,
     *,
     run_dir: Path,
     person_id: str,
@@ -194,7 +194,7 @@ def _empty_reviews() -> pd.DataFrame:
     return frame.astype({"review_id": "int64"})
 
 
-def decisions(path: Path, person_ids: Iterable[str] | None = None) -> pd.DataFrame:
+def decisions(path: Location, person_ids: Iterable[str] | None = None) -> pd.DataFrame:
     """Every recorded decision, optionally only for ``person_ids``, ordered by review_id.
 
     Returns
@@ -211,14 +211,14 @@ def decisions(path: Path, person_ids: Iterable[str] | None = None) -> pd.DataFra
     return frame
 
 
-def _latest(path: Path, run: str, person_ids: Iterable[str]) -> pd.DataFrame:
+def _latest(path: Location, run: str, person_ids: Iterable[str]) -> pd.DataFrame:
     """The latest decision of each of ``person_ids`` on ``run`` (persons without one are absent)."""
     frame = decisions(path, person_ids)
     frame = frame[frame["run"] == run]
     return frame.drop_duplicates("person_id", keep="last")
 
 
-def review_summary(listed_person_ids: Iterable[str], run: str, path: Path) -> dict[str, int | float]:
+def review_summary(listed_person_ids: Iterable[str], run: str, path: Location) -> dict[str, int | float]:
     """How much of a run's list has been reviewed, and how often the reviewer overrode the listing.
 
     Parameters
@@ -251,7 +251,7 @@ def review_summary(listed_person_ids: Iterable[str], run: str, path: Path) -> di
     }
 
 
-def unreviewed(run_dir: Path, path: Path) -> pd.DataFrame:
+def unreviewed(run_dir: Path, path: Location) -> pd.DataFrame:
     """The run's listed people with no recorded decision on that run, by rank.
 
     Returns

@@ -12,6 +12,10 @@ Two layers protect the record of human review:
   last id. A complete rewrite, every later hash recomputed, is caught against the heads that runs
   record in their manifests (``review_log_head``; see :func:`check_heads`).
 
+The review log of a force on a database server (PostgreSQL) is the ``reviews`` table of the
+service database instead (:mod:`scoring.db`): give its URL where a path is asked for
+(``scoring.review_log``, ``--log``). The same chain and guards protect it (:mod:`scoring.db.ledger`).
+
 The file is recognised by SQLite's ``application_id``: a database that is not a harmrank review
 log (the MLflow store, say) is refused rather than given new tables. A log of the first version
 (triggers, no chain) is upgraded in place the first time it is opened for writing.
@@ -19,21 +23,17 @@ log (the MLflow store, say) is refused rather than given new tables. A log of th
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import sqlite3
 from collections.abc import Iterable, Mapping
 from contextlib import closing
-from dataclasses import dataclass
 from pathlib import Path
 
 from features.errors import HarmrankError
+from scoring.chain import GENESIS, LogCheck, chain_problems, digest
 
 APPLICATION_ID = 0x68726B31  # "hrk1"
 SCHEMA_VERSION = 2
-GENESIS = "0" * 64
-"""The previous hash of the first entry."""
 FIELDS = ("run", "person_id", "decision", "reason", "reviewer", "recorded_at")
 COLUMNS = ("review_id", *FIELDS, "prev_hash", "entry_hash")
 APPEND_ONLY = (
@@ -75,10 +75,34 @@ class ReviewError(HarmrankError):
 def entry_hash(review_id: int, fields: Mapping[str, str] | Iterable[str], prev_hash: str) -> str:
     """SHA-256 (hex) of one entry: its id, its fields in :data:`FIELDS` order and the previous hash."""
     values = [fields[f] for f in FIELDS] if isinstance(fields, Mapping) else list(fields)
-    text = json.dumps(
-        [int(review_id), *map(str, values), prev_hash], ensure_ascii=False, separators=(",", ":")
-    )
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return digest(review_id, values, prev_hash)
+
+
+Location = Path | str
+"""Where a review log is: a SQLite file's path, or a database URL (a ``str`` with ``://``)."""
+
+
+def location(value: object) -> Location:
+    """A review log's place from text: a database URL stays text, anything else is a path."""
+    from scoring.db import is_url
+
+    return str(value) if is_url(str(value)) else Path(str(value))
+
+
+def display(path: Location) -> str:
+    """A review log's place for messages: a database URL without its password."""
+    url = _url(path)
+    if url is None:
+        return str(path)
+    from scoring.db import display_url
+
+    return display_url(url)
+
+
+def _url(path: object) -> str | None:
+    from scoring.db import is_url
+
+    return path if isinstance(path, str) and is_url(path) else None
 
 
 def _not_a_log(path: Path, why: str) -> ReviewError:
@@ -183,9 +207,15 @@ def _state(conn: sqlite3.Connection) -> tuple[int, int, set[str]]:
     return int(app), int(version), tables
 
 
-def append(path: Path, fields: Mapping[str, str]) -> tuple[int, str]:
+def append(path: Location, fields: Mapping[str, str]) -> tuple[int, str]:
     """Append one entry (the :data:`FIELDS`) to the log; return its review id and hash."""
-    with closing(open_log(path)) as conn:
+    url = _url(path)
+    if url is not None:
+        from scoring.db import ensure, ledger
+
+        ensure(url)
+        return ledger.append(url, "reviews", fields)
+    with closing(open_log(Path(path))) as conn:
         conn.execute("BEGIN IMMEDIATE")  # one writer at a time: the chain has one head
         try:
             last = conn.execute("SELECT review_id, entry_hash FROM reviews ORDER BY review_id DESC LIMIT 1")
@@ -203,77 +233,32 @@ def append(path: Path, fields: Mapping[str, str]) -> tuple[int, str]:
     return review_id, digest
 
 
-def entries(path: Path) -> list[tuple]:
+def entries(path: Location) -> list[tuple]:
     """Every entry as stored (:data:`COLUMNS`), ordered by review id; none when the log does not exist."""
+    url = _url(path)
+    if url is not None:
+        from scoring.db import ensure, ledger
+
+        ensure(url)
+        return [tuple(r[c] for c in COLUMNS) for r in ledger.rows(url, "reviews")]
     if not Path(path).exists():
         return []
-    with closing(open_log(path, create=False)) as conn:
+    with closing(open_log(Path(path), create=False)) as conn:
         return conn.execute(f"SELECT {', '.join(COLUMNS)} FROM reviews ORDER BY review_id").fetchall()
 
 
-@dataclass(frozen=True)
-class LogCheck:
-    """What :func:`verify` found.
-
-    ``ok`` is true when every entry is intact and in chain; ``entries`` counts them; ``head`` is
-    the last entry's hash (:data:`GENESIS` for an empty log); ``problems`` say what is wrong,
-    first problem first; ``first_bad`` is the review id of the first entry that fails (None when
-    the fault is not in one entry, such as a missing guard).
-    """
-
-    path: str
-    ok: bool
-    entries: int
-    head: str
-    problems: tuple[str, ...] = ()
-    first_bad: int | None = None
-
-    def summary(self, where: bool = True) -> str:
-        """One line on the check; ``where`` adds the log's path (a page for officers leaves it out)."""
-        place = f" ({self.path})" if where else ""
-        if self.ok:
-            return f"Review log intact: {self.entries:,} entries, hash chain and guards checked{place}"
-        return f"REVIEW LOG TAMPERED WITH: {self.problems[0]}{place}"
-
-    def head_record(self) -> dict[str, object]:
-        """The log's head for a run manifest: entries, last hash, and whether the check passed."""
-        return {"entries": self.entries, "hash": self.head, "intact": self.ok}
-
-
-def _chain_problems(rows: list[tuple]) -> tuple[list[str], int | None, str]:
-    problems: list[str] = []
-    first_bad: int | None = None
-    prev = GENESIS
-    for expected, row in enumerate(rows, start=1):
-        review_id, *fields, prev_hash, stored = row
-        why = None
-        if review_id != expected:
-            why = (
-                f"entry {expected} is missing (the next entry is {review_id}): entries were deleted"
-                if review_id > expected
-                else f"entry {review_id} appears out of order"
-            )
-        elif prev_hash != prev:
-            why = (
-                f"entry {review_id} does not follow entry {review_id - 1}: an entry was inserted, "
-                "deleted or moved"
-            )
-        elif entry_hash(review_id, fields, prev_hash) != stored:
-            why = f"entry {review_id} was edited: its content no longer matches its hash"
-        if why:
-            problems.append(why)
-            first_bad = min(int(review_id), expected)
-            break  # later entries cannot be judged once the chain is broken
-        prev = stored
-    return problems, first_bad, prev
-
-
-def verify(path: Path) -> LogCheck:
+def verify(path: Location) -> LogCheck:
     """Check the whole log: guards in place, ids without gaps, every hash, the chain, the tail.
 
     A log that does not exist yet is intact and empty. Raises :class:`ReviewError` when ``path``
     is not a harmrank review log.
     """
+    url = _url(path)
+    if url is not None:
+        from scoring.db import ensure, ledger
+
+        ensure(url)
+        return ledger.verify(url, "reviews", "review log")
     path = Path(path)
     if not path.exists():
         return LogCheck(str(path), True, 0, GENESIS)
@@ -281,7 +266,7 @@ def verify(path: Path) -> LogCheck:
         rows = conn.execute(f"SELECT {', '.join(COLUMNS)} FROM reviews ORDER BY review_id").fetchall()
         triggers = dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").fetchall())
         seq = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'reviews'").fetchone()
-    problems, first_bad, head = _chain_problems(rows)
+    problems, first_bad, head = chain_problems(rows)
     for name, body in GUARDS.items():
         if name not in triggers:
             problems.append(f"the guard {name} was removed: the log could be changed in place")
@@ -294,7 +279,7 @@ def verify(path: Path) -> LogCheck:
     return LogCheck(str(path), not problems, len(rows), head, tuple(problems), first_bad)
 
 
-def check_heads(path: Path, heads: Iterable[tuple[str, Mapping[str, object]]]) -> list[str]:
+def check_heads(path: Location, heads: Iterable[tuple[str, Mapping[str, object]]]) -> list[str]:
     """Compare the log with heads recorded earlier (``(where, {"entries": n, "hash": h})``).
 
     Each recorded head says that entry ``n`` had hash ``h``; a log rewritten since (every later

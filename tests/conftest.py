@@ -8,12 +8,25 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
+from collections.abc import Iterator
+
 import pandas as pd
 import pytest
+
+from tests.pgserver import available, throwaway_postgres
 
 
 def ts(text: str) -> pd.Timestamp:
     return pd.Timestamp(text)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """SQLAlchemy URL of a throwaway PostgreSQL for the session; fails (does not skip) without PostgreSQL."""
+    if not available():
+        pytest.fail("PostgreSQL (/usr/lib/postgresql/*/bin/initdb) is needed: run `make postgres`")
+    with throwaway_postgres() as url:
+        yield url
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ still ties two modules together. The wings, lowest first (a module may import it
 lower one, never a higher one or a sibling):
 
     features.errors <- features.records <- features.synthetic | the feature engine
-        <- models <- fairness <- scoring.reports <- scoring <- scoring.cli <- bench
+        <- models <- fairness <- scoring.reports <- scoring <- scoring.serve <- scoring.cli <- bench
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ WINGS = {
     "fairness": 4,
     "scoring.reports": 5,
     "scoring": 6,
-    "scoring.cli": 7,
-    "bench": 8,
+    "scoring.serve": 7,
+    "scoring.cli": 8,
+    "bench": 9,
 }
 #: packages that compute only: they render no page and read no template.
 COMPUTE_ONLY = ("features", "models", "fairness")

@@ -27,17 +27,18 @@ from scoring.review import (
     run_name,
     unreviewed,
 )
-from scoring.review_log import LogCheck, check_heads, verify
+from scoring.review_log import Location, LogCheck, check_heads, display, location, verify
 from scoring.terminal import neutral, plain, safe
 
 RunDir = Annotated[
     Path, typer.Argument(help="A run directory written by `harmrank run`, e.g. runs/2026-11-01.")
 ]
 LogOption = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
         "--log",
-        help="The review log (default: the run manifest's review_log, else <data_dir>/reviews.sqlite).",
+        help="The review log: a SQLite file, or the service database's URL on PostgreSQL (default: "
+        "the run manifest's review_log, else <data_dir>/reviews.sqlite).",
     ),
 ]
 
@@ -55,7 +56,7 @@ def review(
     log: LogOption = None,
 ) -> None:
     """Record your decision on a listed person, with your reason (the log is append-only)."""
-    path = log if log is not None else log_path_for_run(run_dir)
+    path = location(log) if log is not None else log_path_for_run(run_dir)
     review_id = record_decision(
         path, run_dir=run_dir, person_id=person_id, decision=decision, reason=reason, reviewer=reviewer
     )
@@ -66,7 +67,7 @@ def review(
         flush=True,
     )
     try:
-        console.print(f"Review log: {safe(path)}", highlight=False, soft_wrap=True)
+        console.print(f"Review log: {safe(display(path))}", highlight=False, soft_wrap=True)
         _print_check(verify(path))
     except Exception as exc:  # the decision is stored; a later fault must not suggest otherwise
         err_console.print(
@@ -99,7 +100,7 @@ def status(run_dir: RunDir, log: LogOption = None) -> None:
 
     Also checks the review log; exits 1 when it has been tampered with.
     """
-    path = log if log is not None else log_path_for_run(run_dir)
+    path = location(log) if log is not None else log_path_for_run(run_dir)
     run = run_name(run_dir)
     pending = unreviewed(run_dir, path)
     summary = review_summary(run_list(run_dir)["person_id"], run, path)
@@ -124,26 +125,27 @@ def status(run_dir: RunDir, log: LogOption = None) -> None:
         "override rate (no-action)", f"{_percent(summary['override_rate'])} ({summary['no_action']})"
     )
     console.print(figures)
-    console.print(f"Review log: {safe(path)}", highlight=False, soft_wrap=True)
+    console.print(f"Review log: {safe(display(path))}", highlight=False, soft_wrap=True)
     if not _print_check(verify(path)):
         raise typer.Exit(1)
 
 
-def _recorded_heads(runs_dir: Path, log: Path) -> list[tuple[str, dict[str, object]]]:
+def _same_log(a: Location, b: Location) -> bool:
+    if isinstance(a, str) or isinstance(b, str):
+        return str(a) == str(b)
+    return Path(a).resolve() == Path(b).resolve()
+
+
+def _recorded_heads(runs_dir: Path, log: Location) -> list[tuple[str, dict[str, object]]]:
     """The review-log heads that earlier runs in ``runs_dir`` recorded for this log."""
     heads = []
-    target = Path(log).resolve()
     for manifest in sorted(Path(runs_dir).glob("*/manifest.json")):
         try:
             data = json.loads(manifest.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
         head = data.get("review_log_head")
-        if (
-            isinstance(head, dict)
-            and data.get("review_log")
-            and Path(str(data["review_log"])).resolve() == target
-        ):
+        if isinstance(head, dict) and data.get("review_log") and _same_log(location(data["review_log"]), log):
             heads.append((f"run {manifest.parent.name}", head))
     return heads
 
@@ -158,17 +160,18 @@ def verify_log(
     from scoring.config import load_config
 
     runs_dir: Path | None = None
-    if config.is_file() or log is None:
+    path = location(log) if log is not None else None
+    if config.is_file() or path is None:
         cfg = load_config(config)
         runs_dir = cfg.runs_dir
-        log = log if log is not None else cfg.scoring.review_log
-    check = verify(log)
-    heads = _recorded_heads(runs_dir, log) if runs_dir is not None else []
+        path = path if path is not None else cfg.scoring.review_log
+    check = verify(path)
+    heads = _recorded_heads(runs_dir, path) if runs_dir is not None else []
     console.print(
-        f"Review log {safe(log)}: {check.entries:,} entries; last hash {check.head[:16]}…; "
+        f"Review log {safe(display(path))}: {check.entries:,} entries; last hash {check.head[:16]}…; "
         f"{len(heads)} head(s) recorded by runs compared",
         highlight=False,
         soft_wrap=True,
     )
-    if not _print_check(check, check_heads(log, heads)):
+    if not _print_check(check, check_heads(path, heads)):
         raise typer.Exit(1)
