@@ -11,7 +11,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
 from fairness.proxy_settings import MitigationSettings, ProxySettings
 from fairness.settings import FairnessSettings
@@ -22,7 +30,8 @@ from features.records.schema import ValidationSettings
 from models.registry import TrackingSettings
 from models.settings import BacktestSettings
 from models.train import ModelSettings, TrainingSettings
-from scoring.review_log import location
+from scoring.db import display_url
+from scoring.review_log import display, location
 
 if TYPE_CHECKING:
     from pydantic_core import ErrorDetails
@@ -81,6 +90,71 @@ class ScoringSettings(BaseModel):
     def _log_location(cls, value: object) -> Path | str:
         return value if isinstance(value, Path) else location(value)
 
+    @field_serializer("review_log")
+    def _hide_password(self, value: Path | str) -> str:  # a manifest never holds a database password
+        return display(value)
+
+
+class OidcSettings(BaseModel):
+    """Sign-in through the force's identity provider (OpenID Connect), beside local accounts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    issuer: str = Field(..., description="The provider's issuer URL (its /.well-known/openid-configuration).")
+    client_id: str = Field(..., description="harmrank's client id at the provider.")
+    client_secret_env: str = Field(
+        "HARMRANK_OIDC_SECRET", description="Environment variable holding the client secret (never the file)."
+    )
+    redirect_url: str | None = Field(
+        None, description="The callback URL the provider was given (default: <service>/auth/callback)."
+    )
+    scopes: str = Field("openid profile email", description="Scopes asked for.")
+    name_claim: str = Field("preferred_username", description="Claim that names the person (their account).")
+    role_claim: str = Field("roles", description="Claim listing the person's groups or roles.")
+    role_map: dict[str, str] = Field(
+        default_factory=dict,
+        description="Claim value -> harmrank role (officer, supervisor, equality-reviewer, analyst, admin); "
+        "the highest mapped role wins and nobody without a mapped value may sign in.",
+    )
+    label: str = Field("Sign in with the force account", description="The sign-in button's words.")
+
+
+class ServeSettings(BaseModel):
+    """The review service (`harmrank serve`): its database, sessions, sign-in and s62 justifications."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    database: str = Field(
+        "sqlite:///data/service.sqlite",
+        description="SQLAlchemy URL of the service database (accounts, sessions, access and security "
+        "logs); PostgreSQL: postgresql+psycopg://user@host/db.",
+    )
+    host: str = Field("127.0.0.1", description="Address to listen on (put a TLS reverse proxy in front).")
+    port: int = Field(8080, ge=1, le=65535, description="Port to listen on.")
+    idle_minutes: int = Field(30, ge=1, description="A session ends after this long without a request.")
+    session_hours: int = Field(12, ge=1, description="A session ends this long after sign-in, in any case.")
+    lockout_attempts: int = Field(5, ge=1, description="Failed sign-ins in a row that lock an account.")
+    lockout_minutes: int = Field(15, ge=1, description="How long a locked account stays locked.")
+    secure_cookies: bool = Field(
+        True, description="Mark cookies Secure (sent over HTTPS only; browsers allow localhost)."
+    )
+    justifications: list[str] = Field(
+        default_factory=lambda: [
+            "monthly list review",
+            "briefing before deployment",
+            "supervisor check",
+            "data protection or disclosure request",
+        ],
+        min_length=1,
+        description="Reasons a user may give for consulting personal data (DPA 2018 s62); "
+        "they may also write their own.",
+    )
+    oidc: OidcSettings | None = Field(None, description="Force sign-in (OpenID Connect); off when absent.")
+
+    @field_serializer("database")
+    def _hide_password(self, value: str) -> str:  # a manifest never holds a database password
+        return display_url(value)
+
 
 class RunConfig(BaseModel):
     """Everything the monthly job needs besides the records and the as-of date."""
@@ -106,6 +180,7 @@ class RunConfig(BaseModel):
     fairness: FairnessSettings = FairnessSettings()
     proxies: ProxySettings = ProxySettings()
     mitigation: MitigationSettings = MitigationSettings()
+    serve: ServeSettings = ServeSettings()
 
     @model_validator(mode="after")
     def _list_length_is_evaluated(self) -> RunConfig:

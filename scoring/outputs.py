@@ -136,6 +136,29 @@ def manifest(
     }
 
 
+FRAMES = "frames"
+"""The folder of ``runs/<DATE>/report`` holding what the review service renders the pages from."""
+
+
+def write_page_frames(result: RunResult, config: RunConfig, listing: Listing, folder: Path) -> None:
+    """The frames the officer pages are made from, beyond reasons/evidence (written beside the
+    list), so the review service can render the same pages with live review state: the list with
+    its status, who left, each listed person's history and past ranks, and the page settings."""
+    write_table(listing.listed.reset_index(drop=True), folder / "listed.parquet")
+    write_table(listing.left.reset_index(drop=True), folder / "left.parquet")
+    write_table(listing.history.reset_index(drop=True), folder / "history.parquet")
+    write_table(listing.rank_history.reset_index(drop=True), folder / "rank_history.parquet")
+    pages = {
+        "base_value": listing.base_value,
+        "objective": str(result.training.get("objective", "binary")),
+        "notes": list(result.notes),
+        "marking": config.output.marking,
+        "rank_by": config.scoring.rank_by,
+        "features": list(result.features),
+    }
+    write_json(pages, folder / "pages.json")
+
+
 def write_run(result: RunResult, config: RunConfig, data_dir: Path) -> tuple[Path, Listing]:
     """Write the run directory atomically; returns its final path and the explained list."""
     target = config.runs_dir / result.as_of.date().isoformat()
@@ -168,6 +191,7 @@ def write_run(result: RunResult, config: RunConfig, data_dir: Path) -> tuple[Pat
             objective=str(result.training.get("objective", "binary")),
             notes=result.notes,
         )
+        write_page_frames(result, config, listing, staging / "report" / FRAMES)
         write_table(result.ranked[LIST_COLUMNS].reset_index(drop=True), staging / "scores.parquet")
         write_quarantine(result.validation, staging)
         if result.backtest is not None:

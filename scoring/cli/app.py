@@ -15,6 +15,7 @@ from scoring.cli.matrix import backtest, splits
 from scoring.cli.monthly import promote, run
 from scoring.cli.records import synth, validate
 from scoring.cli.review import review, status, verify_log
+from scoring.cli.serve import access_log, serve, users
 from scoring.terminal import safe
 
 app = typer.Typer(
@@ -27,6 +28,9 @@ app = typer.Typer(
 for command in (synth, validate, run, promote, splits, backtest, review, status):
     app.command()(command)
 app.command("verify-log")(verify_log)
+app.command()(serve)
+app.add_typer(users, name="users")
+app.command("access-log")(access_log)
 
 
 def main() -> None:

@@ -427,6 +427,118 @@ def _write(path: Path, page: str) -> Path:
     return path
 
 
+def index_page(
+    *,
+    as_of: str,
+    listed: pd.DataFrame,
+    left: pd.DataFrame | None,
+    reasons: pd.DataFrame | None,
+    evidence: pd.DataFrame | None,
+    history: pd.DataFrame | None,
+    reviews: pd.DataFrame | None,
+    review_summary: Mapping[str, float],
+    notes: list[str],
+    review_log: Mapping[str, object] | None = None,
+    previous_review: Mapping[str, object] | None = None,
+    marking: str = MARKING,
+    rank_by: str = "probability",
+    service: Mapping[str, object] | None = None,
+) -> str:
+    """The list page (``index.html``); arguments as :func:`render_officer_report`.
+
+    ``service`` is set when the review service serves the page (:mod:`scoring.serve`): who is signed
+    in, the forms' CSRF token, and ``href(person_id)`` for the links to person pages.
+    """
+    env = environment()
+    listed = listed.sort_values(["rank", "person_id"], kind="mergesort").reset_index(drop=True)
+    by_evidence, by_history, by_review = _by_person(evidence), _by_person(history), _by_person(reviews)
+    features = set() if reasons is None or reasons.empty else set(reasons["feature"].astype(str))
+    people_ids = [str(p) for p in listed["person_id"]]
+    terms = {p: offence_terms(by_evidence.get(p), by_history.get(p)) for p in people_ids}
+    counts, gone = changes(listed, left)
+    rows = index_rows(listed, by_review, as_of, terms)
+    if service is not None:
+        href = service["href"]
+        for row in rows:
+            row["href"] = href(row["person_id"])  # type: ignore[operator]
+    return env.get_template("officer_index.html").render(
+        rows=rows,
+        counts=counts,
+        left=gone,
+        review=review_figures(review_summary, previous_review),
+        review_log=review_log,
+        notes=list(notes),
+        order=order_statement(listed, rank_by),
+        rank_runs=rank_statement(listed),
+        intervals=has_rank_intervals(listed),
+        confidence=RANK_CONFIDENCE,
+        marking=marking,
+        marks=print_marks(marking, "list", as_of),
+        service=service,
+        **_common(env, as_of, features),
+    )
+
+
+def _common(env: jinja2.Environment, as_of: str, features: set[str]) -> dict[str, object]:
+    return {
+        "as_of": as_of,
+        "advisory": ADVISORY,
+        "not_used": not_used(policy_features(features)),
+        **_assets(env),
+    }
+
+
+def person_page(
+    row: pd.Series,
+    *,
+    as_of: str,
+    reasons: pd.DataFrame | None,
+    families: pd.DataFrame | None,
+    evidence: pd.DataFrame | None,
+    history: pd.DataFrame | None,
+    past_ranks: pd.DataFrame | None,
+    reviews: pd.DataFrame | None,
+    base_value: float,
+    objective: str = "binary",
+    marking: str = MARKING,
+    features: set[str] | None = None,
+    service: Mapping[str, object] | None = None,
+) -> str:
+    """One listed person's page (``row``: their line of the list; the frames only their rows).
+
+    ``features`` are the model's features (for the statement of what it did not use; default:
+    those in ``reasons``); ``service`` as in :func:`index_page`, with the decision form's state.
+    """
+    env = environment()
+    if reasons is None:
+        reasons = pd.DataFrame(columns=["order", "feature", "value", "contribution", "direction", "sentence"])
+    if features is None:
+        features = set(reasons["feature"].astype(str))
+    person_id = str(row["person_id"])
+    context = person_context(
+        row,
+        as_of=as_of,
+        reasons=reasons,
+        families=families,
+        objective=objective,
+        evidence=evidence,
+        history=history,
+        past_ranks=past_ranks,
+        reviews=reviews,
+        base_value=base_value,
+    )
+    context["person_id_arg"] = shlex.quote(person_id)
+    return env.get_template("officer_person.html").render(
+        p=context,
+        index_href="../index.html" if service is None else service["index_href"],
+        run_hint=f"runs/{as_of}",
+        marking=marking,
+        marks=print_marks(marking, person_id, as_of),
+        service=service,
+        **_common(env, as_of, features),
+    )
+
+
 def render_officer_report(
     out_dir: Path,
     *,
@@ -488,9 +600,28 @@ def render_officer_report(
     -------
     The paths written: the index first, then the person pages in rank order.
     """
-    env = environment()
-    assets = _assets(env)
     listed = listed.sort_values(["rank", "person_id"], kind="mergesort").reset_index(drop=True)
+    index = index_page(
+        as_of=as_of,
+        listed=listed,
+        left=left,
+        reasons=reasons,
+        evidence=evidence,
+        history=history,
+        reviews=reviews,
+        review_summary=review_summary,
+        notes=notes,
+        review_log=review_log,
+        previous_review=previous_review,
+        marking=marking,
+        rank_by=rank_by,
+    )
+    out_dir = Path(out_dir)
+    people = out_dir / "people"
+    people.mkdir(parents=True, exist_ok=True)
+    os.chmod(out_dir, 0o700)
+    os.chmod(people, 0o700)
+    written = [_write(out_dir / "index.html", index)]
     grouped = {
         name: _by_person(f)
         for name, f in (
@@ -503,59 +634,22 @@ def render_officer_report(
         )
     }
     features = set() if reasons is None or reasons.empty else set(reasons["feature"].astype(str))
-    common = {"as_of": as_of, "advisory": ADVISORY, "not_used": not_used(policy_features(features)), **assets}
-    counts, gone = changes(listed, left)
-    people_ids = [str(p) for p in listed["person_id"]]
-    terms = {p: offence_terms(grouped["evidence"].get(p), grouped["history"].get(p)) for p in people_ids}
-    index = env.get_template("officer_index.html").render(
-        rows=index_rows(listed, grouped["reviews"], as_of, terms),
-        counts=counts,
-        left=gone,
-        review=review_figures(review_summary, previous_review),
-        review_log=review_log,
-        notes=list(notes),
-        order=order_statement(listed, rank_by),
-        rank_runs=rank_statement(listed),
-        intervals=has_rank_intervals(listed),
-        confidence=RANK_CONFIDENCE,
-        marking=marking,
-        marks=print_marks(marking, "list", as_of),
-        **common,
-    )
-    out_dir = Path(out_dir)
-    people = out_dir / "people"
-    people.mkdir(parents=True, exist_ok=True)
-    os.chmod(out_dir, 0o700)
-    os.chmod(people, 0o700)
-    written = [_write(out_dir / "index.html", index)]
-    template = env.get_template("officer_person.html")
-    empty = (
-        reasons.iloc[0:0]
-        if reasons is not None
-        else pd.DataFrame(columns=["order", "feature", "value", "contribution", "direction", "sentence"])
-    )
+    empty = reasons.iloc[0:0] if reasons is not None else None
     for _, row in listed.iterrows():
         person_id = str(row["person_id"])
-        context = person_context(
+        page = person_page(
             row,
             as_of=as_of,
             reasons=grouped["reasons"].get(person_id, empty),
             families=grouped["families"].get(person_id),
-            objective=objective,
             evidence=grouped["evidence"].get(person_id),
             history=grouped["history"].get(person_id),
             past_ranks=grouped["ranks"].get(person_id),
             reviews=grouped["reviews"].get(person_id),
             base_value=base_value,
-        )
-        context["person_id_arg"] = shlex.quote(person_id)
-        page = template.render(
-            p=context,
-            index_href="../index.html",
-            run_hint=f"runs/{as_of}",
+            objective=objective,
             marking=marking,
-            marks=print_marks(marking, person_id, as_of),
-            **common,
+            features=features,
         )
         written.append(_write(people / f"{safe_name(person_id)}.html", page))
     keep = {p.name for p in written[1:]}

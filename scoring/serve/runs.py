@@ -1,0 +1,133 @@
+"""The runs the review service shows: what ``harmrank run`` wrote under the runs directory.
+
+A run is a folder ``<runs>/<YYYY-MM-DD>`` with ``manifest.json`` and the list. The officer pages are
+rendered from its frames (``report/frames``, beside ``reasons``/``evidence``) with the review state
+read live from the review log, so a decision shows at once. Frames are read once per run and
+kept while the manifest is unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from scoring.outputs import FRAMES
+
+RUN_NAME = re.compile(r"\d{4}-\d{2}-\d{2}")
+REPORTS = {
+    "equality": ("equality.html", "Equality report"),
+    "model": ("model.html", "Model report"),
+    "governance": ("governance/index.html", "Governance pack"),
+}
+"""The aggregate reports a run may hold: route name -> (file in the run, title)."""
+
+
+@dataclass(frozen=True)
+class RunPages:
+    """Everything a run's officer pages need except the live review state."""
+
+    as_of: str
+    folder: Path
+    manifest: dict[str, object]
+    listed: pd.DataFrame
+    left: pd.DataFrame | None
+    reasons: pd.DataFrame | None
+    families: pd.DataFrame | None
+    evidence: pd.DataFrame | None
+    history: pd.DataFrame | None
+    rank_history: pd.DataFrame | None
+    pages: dict[str, object] = field(default_factory=dict)
+    by_person: dict[str, dict[str, pd.DataFrame]] = field(default_factory=dict)
+
+    @property
+    def people(self) -> list[str]:
+        return [str(p) for p in self.listed["person_id"]]
+
+    def row(self, person_id: str) -> pd.Series | None:
+        hit = self.listed[self.listed["person_id"].astype(str) == person_id]
+        return None if hit.empty else hit.iloc[0]
+
+    def frame(self, name: str, person_id: str) -> pd.DataFrame | None:
+        return self.by_person.get(name, {}).get(person_id)
+
+
+def run_folder(runs_dir: Path, as_of: str) -> Path | None:
+    """The folder of run ``as_of`` (a date; nothing else can name a folder), if it holds a run."""
+    if not RUN_NAME.fullmatch(as_of):
+        return None
+    folder = Path(runs_dir) / as_of
+    return folder if (folder / "manifest.json").is_file() else None
+
+
+def list_runs(runs_dir: Path) -> list[dict[str, object]]:
+    """Every run, newest first: as_of, release status, list length, and which reports it holds."""
+    found = []
+    for manifest in sorted(Path(runs_dir).glob("*/manifest.json"), reverse=True):
+        if not RUN_NAME.fullmatch(manifest.parent.name):
+            continue
+        try:
+            data = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        release = data.get("release") if isinstance(data.get("release"), dict) else {}
+        found.append(
+            {
+                "as_of": manifest.parent.name,
+                "created_at": str(data.get("created_at", "")),
+                "release": str(release.get("status", "unknown")),
+                "list_length": data.get("list_length"),
+                "servable": (manifest.parent / "report" / FRAMES / "pages.json").is_file(),
+                "reports": [k for k, (f, _) in REPORTS.items() if (manifest.parent / f).is_file()],
+            }
+        )
+    return found
+
+
+def _read(path: Path) -> pd.DataFrame | None:
+    return pd.read_parquet(path) if path.is_file() else None
+
+
+def _split(frame: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
+    if frame is None or frame.empty:
+        return {}
+    return {str(k): v for k, v in frame.groupby(frame["person_id"].astype(str), sort=True)}
+
+
+@lru_cache(maxsize=8)
+def _load(folder: str, stamp: float) -> RunPages:
+    path = Path(folder)
+    frames = path / "report" / FRAMES
+    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    pages = json.loads((frames / "pages.json").read_text(encoding="utf-8"))
+    listed = pd.read_parquet(frames / "listed.parquet")
+    listed = listed.sort_values(["rank", "person_id"], kind="mergesort").reset_index(drop=True)
+    loaded = {
+        "reasons": _read(path / "reasons.parquet"),
+        "families": _read(path / "reason_families.parquet"),
+        "evidence": _read(path / "evidence.parquet"),
+        "history": _read(frames / "history.parquet"),
+        "rank_history": _read(frames / "rank_history.parquet"),
+    }
+    return RunPages(
+        as_of=path.name,
+        folder=path,
+        manifest=manifest,
+        listed=listed,
+        left=_read(frames / "left.parquet"),
+        pages=pages,
+        by_person={name: _split(frame) for name, frame in loaded.items()},
+        **loaded,
+    )
+
+
+def load_pages(folder: Path) -> RunPages | None:
+    """The run's page frames (None when the run was written before the service existed)."""
+    marker = folder / "report" / FRAMES / "pages.json"
+    if not marker.is_file():
+        return None
+    return _load(str(folder.resolve()), (folder / "manifest.json").stat().st_mtime)

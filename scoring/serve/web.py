@@ -1,0 +1,191 @@
+"""What every route of the review service shares: the page environment, security headers, the
+signed-in session, CSRF checks and the access log entry.
+
+- **Headers**: a strict Content-Security-Policy (nothing but inline styles, data: images and the
+  officer pages' one script by its hash; forms post only to this site; no framing), plus
+  ``X-Frame-Options: DENY``, ``nosniff``, ``no-referrer`` and ``Cache-Control: no-store`` (pages
+  hold personal data and must not sit in a shared cache).
+- **CSRF**: every form carries the session's token (the sign-in form a token from its own
+  cookie); a POST without it, with another, or from another origin is refused with 403.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+import jinja2
+from fastapi import HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from scoring.config import ServeSettings
+from scoring.db import ledger
+from scoring.reports.env import environment
+from scoring.review_log import Location
+from scoring.serve.auth import Session, User, find_session, now_utc, stamp
+
+SESSION_COOKIE = "harmrank_session"
+LOGIN_COOKIE = "harmrank_login"
+NOT_CHOSEN = "none chosen (aggregate page)"
+
+
+@dataclass(frozen=True)
+class Service:
+    """The service's settings: where the runs, the database and the review log are."""
+
+    runs_dir: Path
+    database: str
+    review_log: Location
+    settings: ServeSettings
+
+
+def pages() -> jinja2.Environment:
+    """The report environment with the service's own templates in front of the report templates."""
+    env = environment()
+    env.loader = jinja2.ChoiceLoader([jinja2.PackageLoader("scoring.serve", "templates"), env.loader])  # type: ignore[list-item]
+    return env
+
+
+def csp() -> str:
+    """The Content-Security-Policy of every response (the officer pages' script allowed by hash)."""
+    script = environment().loader.get_source(environment(), "officer.js")[0]  # type: ignore[union-attr]
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    return (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+        f"script-src 'sha256-{digest}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    )
+
+
+def security_headers(response: Response, policy: str) -> None:
+    response.headers["Content-Security-Policy"] = policy
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
+    response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), interest-cohort=()"
+
+
+def client(request: Request) -> str:
+    """The client's address (behind a proxy: what uvicorn's trusted proxy headers give)."""
+    return (request.client.host if request.client else "unknown")[:64]
+
+
+def local_path(target: str | None, default: str = "/runs") -> str:
+    """``target`` when it is a path on this site (never another site: ``//x``, ``/\\x``, ``http:``)."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")) and "\r" not in target:
+        return target
+    return default
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def person_href(as_of: str, person_id: str) -> str:
+    return f"/runs/{as_of}/people/{quote(person_id, safe='')}"
+
+
+def session_of(request: Request, service: Service) -> Session:
+    """The signed-in session, or a redirect to the sign-in page (saying when it expired)."""
+    found, why = find_session(
+        service.database,
+        request.cookies.get(SESSION_COOKIE),
+        idle_minutes=service.settings.idle_minutes,
+        session_hours=service.settings.session_hours,
+    )
+    if found is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        query = urlencode({"next": target, **({"m": why} if why in ("expired", "ended") else {})})
+        raise HTTPException(status_code=303, headers={"Location": f"/login?{query}"})
+    return found
+
+
+def bar(session: Session) -> dict[str, object]:
+    """The service bar's context: who, and the links the role may follow."""
+    user = session.user
+    links = [("Runs", "/runs")]
+    if user.may("access_log"):
+        links.append(("Access log", "/access-log"))
+    if user.may("users"):
+        links.append(("Accounts", "/admin/users"))
+    return {"user": user.name, "role": user.role, "csrf": session.csrf, "links": links}
+
+
+def same_origin(request: Request) -> bool:
+    """False when the browser says the request comes from another site (Origin or Sec-Fetch-Site)."""
+    origin = request.headers.get("origin")
+    if origin and origin != "null":
+        own = f"{request.url.scheme}://{request.url.netloc}"
+        forwarded = request.headers.get("x-forwarded-host")
+        allowed = {own} | ({f"https://{forwarded}", f"http://{forwarded}"} if forwarded else set())
+        if origin not in allowed:
+            return False
+    return request.headers.get("sec-fetch-site", "same-origin") in {"same-origin", "none"}
+
+
+async def checked_form(request: Request, expected: str) -> Mapping[str, object]:
+    """The POSTed form when its CSRF token is ``expected`` and it comes from this site; else 403."""
+    form = await request.form()
+    token = str(form.get("csrf") or "")
+    if not same_origin(request) or not token or not hmac.compare_digest(token, expected):
+        raise HTTPException(status_code=403, detail="csrf")
+    return form
+
+
+def login_token(request: Request) -> str:
+    return request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(32)
+
+
+def set_cookie(
+    response: Response, name: str, value: str, service: Service, max_age: int | None = None
+) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        httponly=True,
+        samesite="strict",
+        secure=service.settings.secure_cookies,
+        path="/",
+    )
+
+
+def log_access(
+    service: Service,
+    request: Request,
+    user: User,
+    action: str,
+    what: str,
+    *,
+    run: str = "",
+    person_id: str = "",
+    justification: str | None = None,
+) -> None:
+    """One entry in the access log (s62): who, when, which run and person, why, from where."""
+    ledger.append(
+        service.database,
+        "access_log",
+        {
+            "at": stamp(now_utc()),
+            "user_name": user.name,
+            "role": user.role,
+            "action": action,
+            "what": what,
+            "run": run,
+            "person_id": person_id,
+            "justification": justification or NOT_CHOSEN,
+            "client": client(request),
+        },
+    )
+
+
+def html(body: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(body, status_code=status)
