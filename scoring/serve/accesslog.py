@@ -17,7 +17,7 @@ from fastapi.responses import Response
 
 from scoring.db import access_log, engine, ledger
 from scoring.io import spreadsheet_safe
-from scoring.serve.web import Service, bar, log_access, session_of
+from scoring.serve.web import Service, bar, justified, log_access, session_of
 
 COLUMNS = ["seq", "at", "user_name", "role", "action", "what", "run", "person_id", "justification", "client"]
 SHOWN = 500
@@ -75,6 +75,7 @@ def add_routes(app: FastAPI, service: Service, render, need) -> None:
     def page(request: Request) -> Response:
         session = session_of(request, service)
         need(session, "access_log", request, "access log")
+        justified(session, request)
         f = filters(request)
         rows = chosen(f)
         check = ledger.verify(service.database, "access_log", "access log")
@@ -97,6 +98,7 @@ def add_routes(app: FastAPI, service: Service, render, need) -> None:
     def export(request: Request) -> Response:
         session = session_of(request, service)
         need(session, "access_log", request, "access log export")
+        justified(session, request)
         f = filters(request)
         log_access(
             service,

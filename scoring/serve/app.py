@@ -35,6 +35,7 @@ from scoring.serve.web import (
     client,
     csp,
     html,
+    justified,
     local_path,
     log_access,
     login_token,
@@ -106,13 +107,6 @@ def create_app(service: Service) -> FastAPI:
             )
             raise HTTPException(
                 status_code=403, detail=f"Your role ({session.user.role}) may not open this page."
-            )
-
-    def justified(session: auth.Session, request: Request) -> None:
-        if not session.justification:
-            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            raise HTTPException(
-                status_code=303, headers={"Location": "/justify?" + urlencode({"next": target})}
             )
 
     def run_pages(as_of: str) -> RunPages:

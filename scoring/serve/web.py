@@ -108,6 +108,13 @@ def session_of(request: Request, service: Service) -> Session:
     return found
 
 
+def justified(session: Session, request: Request) -> None:
+    """Go on only with a justification for this session (DPA 2018 s62); else to the page asking for one."""
+    if not session.justification:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise HTTPException(status_code=303, headers={"Location": "/justify?" + urlencode({"next": target})})
+
+
 def bar(session: Session) -> dict[str, object]:
     """The service bar's context: who, and the links the role may follow."""
     user = session.user

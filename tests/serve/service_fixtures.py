@@ -66,16 +66,31 @@ def write_run(runs: Path, as_of: str = AS_OF, inputs: dict[str, object] | None =
     return folder
 
 
-def make_service(tmp: Path, database: str, **settings: object) -> Service:
-    """A service over a fresh run in ``tmp/runs`` with one account per role (:data:`ROLES`)."""
+def make_service(
+    tmp: Path, database: str, review_log: str | Path | None = None, **settings: object
+) -> Service:
+    """A service over a fresh run in ``tmp/runs`` with one account per role (:data:`ROLES`); the
+    review log is ``tmp/reviews.sqlite`` unless given (a database URL on PostgreSQL)."""
     runs = tmp / "runs"
     write_run(runs)
     for name, role in ROLES.items():
         add_user(database, name, role, password=PASSWORD)
-    options = {"secure_cookies": False, **settings}
+    options = dict(settings)
     return Service(
         runs_dir=runs,
         database=database,
-        review_log=tmp / "reviews.sqlite",
+        review_log=review_log if review_log is not None else tmp / "reviews.sqlite",
         settings=ServeSettings(**options),  # type: ignore[arg-type]
     )
+
+
+def fresh_database(server_url: str, name: str) -> str:
+    """A new, empty database ``name`` on the PostgreSQL server of ``server_url``; its URL."""
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return server_url.rsplit("/", 1)[0] + f"/{name}"
