@@ -34,6 +34,7 @@ from scoring.serve.web import (
     checked_form,
     client,
     csp,
+    decision_href,
     html,
     justified,
     local_path,
@@ -41,6 +42,7 @@ from scoring.serve.web import (
     login_token,
     pages,
     person_href,
+    person_in_path,
     redirect,
     security_headers,
     session_of,
@@ -344,7 +346,7 @@ def create_app(service: Service) -> FastAPI:
             "justification": session.justification,
             "justify_href": "/justify?" + urlencode({"next": person_href(as_of, person_id)}),
             "index_href": f"/runs/{as_of}/",
-            "decide_href": person_href(as_of, person_id) + "/decision",
+            "decide_href": decision_href(as_of, person_id),
             "may_decide": session.user.may("decide"),
             "assigned": f"{assigned[0]} (by {assigned[1]})" if assigned else "",
             "flash": flash,
@@ -374,8 +376,9 @@ def create_app(service: Service) -> FastAPI:
         )
         return html(page, status)
 
-    @app.get("/runs/{as_of}/people/{person_id}")
+    @app.get("/runs/{as_of}/people/{person_id:path}")
     def person(request: Request, as_of: str, person_id: str, recorded: int | None = None) -> Response:
+        person_id = person_in_path(request, person_id)
         session = session_of(request, service)
         need(session, "person", request, "person page", run=as_of, person_id=person_id)
         justified(session, request)
@@ -401,8 +404,9 @@ def create_app(service: Service) -> FastAPI:
                 )
         return person_response(request, session, as_of, person_id, flash=flash)
 
-    @app.post("/runs/{as_of}/people/{person_id}/decision")
+    @app.post("/runs/{as_of}/decision/{person_id:path}")
     async def decide(request: Request, as_of: str, person_id: str) -> Response:
+        person_id = person_in_path(request, person_id)
         session = session_of(request, service)
         form = await checked_form(request, session.csrf)
         need(session, "decide", request, "decision", run=as_of, person_id=person_id)

@@ -18,7 +18,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, unquote, urlencode
 
 import jinja2
 from fastapi import HTTPException, Request
@@ -90,7 +90,23 @@ def redirect(url: str) -> RedirectResponse:
 
 
 def person_href(as_of: str, person_id: str) -> str:
+    """A person page's address (the id percent-encoded: any character may be in it)."""
     return f"/runs/{as_of}/people/{quote(person_id, safe='')}"
+
+
+def person_in_path(request: Request, fallback: str) -> str:
+    """The person id in a person or decision address, decoded exactly once from the raw path (the
+    router's decoding would turn an id holding ``%2F`` into one holding ``/``)."""
+    raw = request.scope.get("raw_path")
+    if not raw:
+        return fallback
+    tail = raw.decode("latin-1").split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    return unquote(tail, encoding="utf-8", errors="strict") if tail else fallback
+
+
+def decision_href(as_of: str, person_id: str) -> str:
+    """Where a person page's decision form posts."""
+    return f"/runs/{as_of}/decision/{quote(person_id, safe='')}"
 
 
 def session_of(request: Request, service: Service) -> Session:
