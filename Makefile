@@ -31,6 +31,7 @@ world: $(VENV)/.installed
 demo: world
 	$(BIN)/harmrank run --as-of $(AS_OF) --data $(WORLD) --config configs/default.yaml
 	$(BIN)/python bench/synthetic_check.py --run runs/$(AS_OF) --world $(WORLD)
+	$(BIN)/harmrank users demo --config configs/default.yaml
 
 # Headless Chromium for the page checks (Debian packages; needs root or sudo, once per machine).
 browser:

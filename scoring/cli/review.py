@@ -84,7 +84,7 @@ def _print_check(check: LogCheck, heads: list[str] | None = None) -> bool:
         console.print(safe(check.summary()), highlight=False, soft_wrap=True)
         return True
     err_console.print(
-        f"[bold red]The review log {safe(check.path)} has been tampered with.[/bold red]", highlight=False
+        f"[bold red]The {check.label} {safe(check.path)} has been tampered with.[/bold red]", highlight=False
     )
     for problem in problems:
         err_console.print(f"  - {safe(problem)}", highlight=False, soft_wrap=True)
@@ -150,21 +150,46 @@ def _recorded_heads(runs_dir: Path, log: Location) -> list[tuple[str, dict[str, 
     return heads
 
 
+def _service_logs(database: str) -> list[LogCheck]:
+    """Checks of the service database's access and security logs (none when it does not exist yet)."""
+    from sqlalchemy.engine import make_url
+
+    from scoring.db import ensure, ledger
+
+    parsed = make_url(database)
+    if parsed.get_backend_name() == "sqlite" and not (parsed.database and Path(parsed.database).is_file()):
+        return []
+    ensure(database)
+    return [ledger.verify(database, name, name.replace("_", " ")) for name in ("access_log", "security_log")]
+
+
 def verify_log(
     log: LogOption = None,
     config: Annotated[
         Path, typer.Option(help="Run configuration (YAML): where the review log and the runs are.")
     ] = DEFAULT_CONFIG,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            "--database",
+            help="The service database whose access and security logs are checked too "
+            "(default: serve.database; skipped when it does not exist).",
+        ),
+    ] = None,
 ) -> None:
-    """Check the review log: no entry edited, deleted, inserted or moved. Exits 1 when it was."""
+    """Check the review log, and the service's access and security logs: no entry edited, deleted,
+    inserted or moved. Exits 1 when one was."""
     from scoring.config import load_config
+    from scoring.db import is_url, sqlite_url
 
     runs_dir: Path | None = None
     path = location(log) if log is not None else None
-    if config.is_file() or path is None:
+    if config.is_file() or path is None or database is None:
         cfg = load_config(config)
         runs_dir = cfg.runs_dir
         path = path if path is not None else cfg.scoring.review_log
+        database = database or cfg.serve.database
+    database = database if is_url(database) else sqlite_url(Path(str(database)))
     check = verify(path)
     heads = _recorded_heads(runs_dir, path) if runs_dir is not None else []
     console.print(
@@ -173,5 +198,8 @@ def verify_log(
         highlight=False,
         soft_wrap=True,
     )
-    if not _print_check(check, check_heads(path, heads)):
+    intact = _print_check(check, check_heads(path, heads))
+    for other in _service_logs(database):
+        intact = _print_check(other) and intact
+    if not intact:
         raise typer.Exit(1)

@@ -7,6 +7,7 @@ as CSV for the data protection officer).
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -42,6 +43,19 @@ def _database(config: Path, database: str | None) -> str:
 
     chosen = database or _config(config).serve.database
     return chosen if url(chosen) else sqlite_url(Path(chosen))
+
+
+def _command() -> str:
+    """How this program was called, as the user would type it again (relative inside this folder)."""
+    path = Path(sys.argv[0])
+    if not path.exists() or path.name != "harmrank":
+        return "harmrank"
+    if not path.is_absolute():
+        return shlex.quote(str(path))
+    try:
+        return shlex.quote(str(path.relative_to(Path.cwd())))
+    except ValueError:
+        return shlex.quote(str(path))
 
 
 def serve(
@@ -119,6 +133,37 @@ def users_disable(
     print(f"Disabled {plain(name)}; its sessions are ended.", flush=True)
 
 
+@users.command("reset")
+def users_reset(
+    name: Annotated[str, typer.Argument(help="The local account whose password is forgotten.")],
+    config: ConfigOption = DEFAULT_CONFIG,
+    database: DatabaseOption = None,
+) -> None:
+    """Give a local account a new generated password (printed once); clears a lock-out."""
+    from scoring.serve.auth import reset_password
+
+    password = reset_password(_database(config, database), name)
+    print(f"New password for {plain(name)} (shown once): {password}", flush=True)
+
+
+@users.command("demo")
+def users_demo(config: ConfigOption = DEFAULT_CONFIG, database: DatabaseOption = None) -> None:
+    """For a demonstration world only: one account per role (demo-officer, ...), new passwords shown once."""
+    from scoring.serve.auth import demo_accounts
+
+    url = _database(config, database)
+    accounts = demo_accounts(url)
+    cfg = _config(config)
+    print("Review service demo accounts (passwords shown once; run this again for new ones):", flush=True)
+    for name, password in accounts.items():
+        print(f"  {name:<26} {password}", flush=True)
+    print(
+        f"Start the service:  {_command()} serve --config {shlex.quote(str(config))}\n"
+        f"Then open           http://{cfg.serve.host}:{cfg.serve.port}/  and sign in as one of the accounts.",
+        flush=True,
+    )
+
+
 @users.command("list")
 def users_list(config: ConfigOption = DEFAULT_CONFIG, database: DatabaseOption = None) -> None:
     """List the accounts."""
@@ -151,7 +196,7 @@ def access_log(
 ) -> None:
     """Print the access log (DPA 2018 s62): who consulted or disclosed what, when and why."""
     from scoring.cli.common import parse_date
-    from scoring.serve.accesslog import COLUMNS, as_csv, entries
+    from scoring.serve.accesslog import as_csv, entries
 
     if since:
         parse_date(since, "--since")
@@ -162,9 +207,12 @@ def access_log(
         write_text(as_csv(rows), csv)
         print(f"Wrote {len(rows):,} entries to {csv}.", flush=True)
         return
-    table = Table(title=f"Access log: {len(rows):,} entries")
-    for col in COLUMNS:
-        table.add_column(col)
+    print(f"Access log: {len(rows):,} entries, oldest first", flush=True)
     for r in rows:
-        table.add_row(*(plain(r[c]) for c in COLUMNS))
-    console.print(table)
+        person = f" person {plain(r['person_id'])}" if r["person_id"] else ""
+        run = f" run {plain(r['run'])}" if r["run"] else ""
+        print(
+            f"#{r['seq']} {plain(r['at'])} {plain(r['user_name'])} ({plain(r['role'])}) {plain(r['action'])} "
+            f"{plain(r['what'])}{run}{person}; why: {plain(r['justification'])}; from {plain(r['client'])}",
+            flush=True,
+        )

@@ -176,6 +176,39 @@ def oidc_user(url: str, name: str, role: str, client: str) -> User:
     return User(int(row.user_id), name, role, "oidc")
 
 
+def reset_password(url: str, name: str, *, actor: str = "command line", client: str = "local") -> str:
+    """A new generated password for a local account (lock-out cleared, sessions ended); returned once."""
+    ensure(url)
+    password = new_password()
+    with transaction(url) as conn:
+        row = conn.execute(sa.select(users.c.user_id, users.c.source).where(users.c.name == name)).first()
+        if row is None or row.source != "local":
+            raise AccountError(f"There is no local account named {name!r}; `harmrank users list` shows them.")
+        conn.execute(
+            users.update()
+            .where(users.c.user_id == row.user_id)
+            .values(password_hash=HASHER.hash(password), failed_logins=0, locked_until=None)
+        )
+        conn.execute(sessions.update().where(sessions.c.user_id == row.user_id).values(ended=True))
+    security(url, "password-reset", name, client, f"by {actor}")
+    return password
+
+
+def demo_accounts(url: str) -> dict[str, str]:
+    """One account per role named ``demo-<role>`` (added, or its password reset): name -> password."""
+    ensure(url)
+    existing = {str(u["name"]) for u in list_users(url)}
+    out = {}
+    for role in ROLES:
+        name = f"demo-{role}"
+        out[name] = (
+            reset_password(url, name, actor="demo")
+            if name in existing
+            else add_user(url, name, role, actor="demo")
+        )
+    return out
+
+
 def disable_user(url: str, name: str, *, actor: str = "command line", client: str = "local") -> None:
     """Disable an account and end its sessions (the account stays: the logs name it)."""
     ensure(url)
