@@ -114,7 +114,7 @@ class OidcSettings(BaseModel):
     role_map: dict[str, str] = Field(
         default_factory=dict,
         description="Claim value -> harmrank role (officer, supervisor, equality-reviewer, analyst, admin); "
-        "the highest mapped role wins and nobody without a mapped value may sign in.",
+        "the first key of the map that the person holds decides, and nobody without one may sign in.",
     )
     label: str = Field("Sign in with the force account", description="The sign-in button's words.")
 

@@ -17,7 +17,7 @@ from fastapi.responses import Response
 
 from scoring.db import access_log, engine, ledger
 from scoring.io import spreadsheet_safe
-from scoring.serve.web import Service, bar, justified, log_access, session_of
+from scoring.serve.web import Service, bar, justified, log_access, session_of, shown_time
 
 COLUMNS = ["seq", "at", "user_name", "role", "action", "what", "run", "person_id", "justification", "client"]
 SHOWN = 500
@@ -86,7 +86,7 @@ def add_routes(app: FastAPI, service: Service, render, need) -> None:
             "access_log.html",
             title="Access log",
             service=bar(session),
-            rows=list(reversed(rows))[:SHOWN],
+            rows=[{**r, "at": shown_time(r["at"])} for r in reversed(rows)][:SHOWN],
             total=len(rows),
             shown_limit=SHOWN if len(rows) > SHOWN else 0,
             filters=f,

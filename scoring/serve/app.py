@@ -47,6 +47,7 @@ from scoring.serve.web import (
     security_headers,
     session_of,
     set_cookie,
+    shown_time,
 )
 
 MESSAGES = {
@@ -100,7 +101,7 @@ def create_app(service: Service) -> FastAPI:
                 "(it may be old, or come from another site). Open the page again and resubmit.",
                 403,
             )
-        return refuse(request, str(exc.detail), exc.status_code)
+        return refuse(request, str(exc.detail), exc.status_code, getattr(request.state, "session", None))
 
     def need(session: auth.Session, permission: str, request: Request, what: str, **where: str) -> None:
         if not session.user.may(permission):
@@ -399,8 +400,8 @@ def create_app(service: Service) -> FastAPI:
             if len(hit):
                 r = hit.iloc[0]
                 flash = (
-                    f"Your decision ({r['decision']}) was recorded at {r['recorded_at']} UTC as review "
-                    f"#{recorded}. It is shown under Past review decisions."
+                    f"Your decision ({r['decision']}) was recorded at {shown_time(r['recorded_at'])} UTC "
+                    f"as review #{recorded}. It is shown under Past review decisions."
                 )
         return person_response(request, session, as_of, person_id, flash=flash)
 
@@ -464,7 +465,7 @@ def create_app(service: Service) -> FastAPI:
                     "href": person_href(as_of, p),
                     "decision": hit["decision"] if hit is not None else "not reviewed",
                     "reviewer": hit["reviewer"] if hit is not None else "",
-                    "recorded_at": hit["recorded_at"] if hit is not None else "",
+                    "recorded_at": shown_time(hit["recorded_at"]) if hit is not None else "",
                     "assigned": assigned[p][0] if p in assigned else "",
                 }
             )

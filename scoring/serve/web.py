@@ -32,7 +32,7 @@ from scoring.serve.auth import Session, User, find_session, now_utc, stamp
 
 SESSION_COOKIE = "harmrank_session"
 LOGIN_COOKIE = "harmrank_login"
-NOT_CHOSEN = "none chosen (aggregate page)"
+NOT_CHOSEN = "none chosen"
 
 
 @dataclass(frozen=True)
@@ -121,6 +121,7 @@ def session_of(request: Request, service: Service) -> Session:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         query = urlencode({"next": target, **({"m": why} if why in ("expired", "ended") else {})})
         raise HTTPException(status_code=303, headers={"Location": f"/login?{query}"})
+    request.state.session = found  # for the refusal page's bar
     return found
 
 
@@ -208,6 +209,12 @@ def log_access(
             "client": client(request),
         },
     )
+
+
+def shown_time(stamp_text: object) -> str:
+    """An ISO-8601 UTC time as the pages show it: ``2026-11-02 09:15:00`` (the column says UTC)."""
+    text = str(stamp_text or "")
+    return text[:19].replace("T", " ") if len(text) >= 19 else text
 
 
 def html(body: str, status: int = 200) -> HTMLResponse:
