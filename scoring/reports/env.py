@@ -5,6 +5,7 @@ filters."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import jinja2
@@ -13,11 +14,20 @@ import pandas as pd
 from scoring.reports.formats import AUC, COUNT, PCT, RATIO, fmt, header, interval, pvalue
 
 
+@cache
 def environment() -> jinja2.Environment:
     """The environment of every page: templates from scoring/reports/templates, the number formats
-    as filters (pct, ratio, auc, count, span, pvalue, measure)."""
+    as filters (pct, ratio, auc, count, span, pvalue, measure). One per process: it compiles each
+    template once (the review service renders pages per request); never change it, build your own
+    with :func:`new_environment`."""
+    return new_environment()
+
+
+def new_environment(*loaders: jinja2.BaseLoader) -> jinja2.Environment:
+    """A fresh environment as :func:`environment`, with ``loaders`` searched before the report templates."""
+    reports = jinja2.PackageLoader("scoring.reports", "templates")
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("scoring.reports", "templates"),
+        loader=jinja2.ChoiceLoader([*loaders, reports]) if loaders else reports,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

@@ -443,18 +443,20 @@ def index_page(
     marking: str = MARKING,
     rank_by: str = "probability",
     service: Mapping[str, object] | None = None,
+    terms: Mapping[str, list[str]] | None = None,
 ) -> str:
-    """The list page (``index.html``); arguments as :func:`render_officer_report`.
+    """The list page (``index.html``); arguments as :func:`render_officer_report`; ``terms``, each
+    person's offence terms for the search when already worked out (:func:`offence_terms`).
 
     ``service`` is set when the review service serves the page (:mod:`scoring.serve`): who is signed
     in, the forms' CSRF token, and ``href(person_id)`` for the links to person pages.
     """
     env = environment()
     listed = listed.sort_values(["rank", "person_id"], kind="mergesort").reset_index(drop=True)
-    by_evidence, by_history, by_review = _by_person(evidence), _by_person(history), _by_person(reviews)
     features = set() if reasons is None or reasons.empty else set(reasons["feature"].astype(str))
-    people_ids = [str(p) for p in listed["person_id"]]
-    terms = {p: offence_terms(by_evidence.get(p), by_history.get(p)) for p in people_ids}
+    if terms is None:
+        terms = search_terms(listed, evidence, history)
+    by_review = _by_person(reviews)
     counts, gone = changes(listed, left)
     rows = index_rows(listed, by_review, as_of, terms)
     if service is not None:
@@ -477,6 +479,16 @@ def index_page(
         service=service,
         **_common(env, as_of, features),
     )
+
+
+def search_terms(
+    listed: pd.DataFrame, evidence: pd.DataFrame | None, history: pd.DataFrame | None
+) -> dict[str, list[str]]:
+    """Each listed person's offence terms for the list's search (:func:`offence_terms`)."""
+    by_evidence, by_history = _by_person(evidence), _by_person(history)
+    return {
+        str(p): offence_terms(by_evidence.get(str(p)), by_history.get(str(p))) for p in listed["person_id"]
+    }
 
 
 def _common(env: jinja2.Environment, as_of: str, features: set[str]) -> dict[str, object]:

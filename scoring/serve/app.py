@@ -305,6 +305,7 @@ def create_app(service: Service) -> FastAPI:
             marking=str(loaded.pages.get("marking", "OFFICIAL-SENSITIVE")),
             rank_by=str(loaded.pages.get("rank_by", "probability")),
             service=service_context,
+            terms=loaded.terms,
         )
         return html(page)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from scoring.outputs import FRAMES
+from scoring.reports.officer import search_terms
 
 RUN_NAME = re.compile(r"\d{4}-\d{2}-\d{2}")
 REPORTS = {
@@ -43,6 +44,7 @@ class RunPages:
     rank_history: pd.DataFrame | None
     pages: dict[str, object] = field(default_factory=dict)
     by_person: dict[str, dict[str, pd.DataFrame]] = field(default_factory=dict)
+    terms: dict[str, list[str]] = field(default_factory=dict)  # the list's search text, per person
 
     @property
     def people(self) -> list[str]:
@@ -121,6 +123,7 @@ def _load(folder: str, stamp: float) -> RunPages:
         left=_read(frames / "left.parquet"),
         pages=pages,
         by_person={name: _split(frame) for name, frame in loaded.items()},
+        terms=search_terms(listed, loaded["evidence"], loaded["history"]),
         **loaded,
     )
 

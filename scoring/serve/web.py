@@ -17,6 +17,7 @@ import hmac
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from urllib.parse import quote, unquote, urlencode
 
@@ -26,7 +27,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from scoring.config import ServeSettings
 from scoring.db import ledger
-from scoring.reports.env import environment
+from scoring.reports.env import environment, new_environment
 from scoring.review_log import Location
 from scoring.serve.auth import Session, User, find_session, now_utc, stamp
 
@@ -45,11 +46,10 @@ class Service:
     settings: ServeSettings
 
 
+@cache
 def pages() -> jinja2.Environment:
     """The report environment with the service's own templates in front of the report templates."""
-    env = environment()
-    env.loader = jinja2.ChoiceLoader([jinja2.PackageLoader("scoring.serve", "templates"), env.loader])  # type: ignore[list-item]
-    return env
+    return new_environment(jinja2.PackageLoader("scoring.serve", "templates"))
 
 
 def csp() -> str:
