@@ -184,12 +184,13 @@ def verify_log(
 
     runs_dir: Path | None = None
     path = location(log) if log is not None else None
-    if config.is_file() or path is None or database is None:
+    if config.is_file() or path is None:
         cfg = load_config(config)
         runs_dir = cfg.runs_dir
         path = path if path is not None else cfg.scoring.review_log
         database = database or cfg.serve.database
-    database = database if is_url(database) else sqlite_url(Path(str(database)))
+    if database is not None and not is_url(database):
+        database = sqlite_url(Path(database))
     check = verify(path)
     heads = _recorded_heads(runs_dir, path) if runs_dir is not None else []
     console.print(
@@ -199,7 +200,7 @@ def verify_log(
         soft_wrap=True,
     )
     intact = _print_check(check, check_heads(path, heads))
-    for other in _service_logs(database):
+    for other in _service_logs(database) if database else []:
         intact = _print_check(other) and intact
     if not intact:
         raise typer.Exit(1)
