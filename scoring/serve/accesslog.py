@@ -17,7 +17,7 @@ from fastapi.responses import Response
 
 from scoring.db import access_log, engine, ledger
 from scoring.io import spreadsheet_safe
-from scoring.serve.web import Service, bar, justified, log_access, session_of, shown_time
+from scoring.serve.web import Service, bar, justified, log_access, need, render, session_of, shown_time
 
 COLUMNS = ["seq", "at", "user_name", "role", "action", "what", "run", "person_id", "justification", "client"]
 SHOWN = 500
@@ -56,7 +56,7 @@ def as_csv(rows: list[dict[str, object]]) -> str:
     return spreadsheet_safe(frame).to_csv(index=False, lineterminator="\n")
 
 
-def add_routes(app: FastAPI, service: Service, render, need) -> None:
+def add_routes(app: FastAPI, service: Service) -> None:
     def filters(request: Request) -> dict[str, str]:
         q = request.query_params
         out = {k: str(q.get(k) or "").strip()[:200] for k in ("person", "user", "since")}
@@ -74,7 +74,7 @@ def add_routes(app: FastAPI, service: Service, render, need) -> None:
     @app.get("/access-log")
     def page(request: Request) -> Response:
         session = session_of(request, service)
-        need(session, "access_log", request, "access log")
+        need(service, session, "access_log", request, "access log")
         justified(session, request)
         f = filters(request)
         rows = chosen(f)
@@ -97,7 +97,7 @@ def add_routes(app: FastAPI, service: Service, render, need) -> None:
     @app.get("/access-log.csv")
     def export(request: Request) -> Response:
         session = session_of(request, service)
-        need(session, "access_log", request, "access log export")
+        need(service, session, "access_log", request, "access log export")
         justified(session, request)
         f = filters(request)
         log_access(

@@ -7,10 +7,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from scoring.serve import auth
-from scoring.serve.web import Service, bar, checked_form, client, redirect, session_of
+from scoring.serve.web import Service, bar, checked_form, client, need, redirect, render, session_of
 
 
-def add_routes(app: FastAPI, service: Service, render, need) -> None:
+def add_routes(app: FastAPI, service: Service) -> None:
     """Accounts: list, add (a generated password, shown once), disable."""
 
     def users_page(session: auth.Session, status: int = 200, **extra: object) -> Response:
@@ -40,14 +40,14 @@ def add_routes(app: FastAPI, service: Service, render, need) -> None:
     @app.get("/admin/users")
     def users(request: Request) -> Response:
         session = session_of(request, service)
-        need(session, "users", request, "accounts")
+        need(service, session, "users", request, "accounts")
         return users_page(session)
 
     @app.post("/admin/users")
     async def add(request: Request) -> Response:
         session = session_of(request, service)
         form = await checked_form(request, session.csrf)
-        need(session, "users", request, "accounts")
+        need(service, session, "users", request, "accounts")
         name, role = str(form.get("name") or ""), str(form.get("role") or "")
         try:
             password = auth.add_user(
@@ -61,7 +61,7 @@ def add_routes(app: FastAPI, service: Service, render, need) -> None:
     async def disable(request: Request) -> Response:
         session = session_of(request, service)
         form = await checked_form(request, session.csrf)
-        need(session, "users", request, "accounts")
+        need(service, session, "users", request, "accounts")
         try:
             auth.disable_user(
                 service.database, str(form.get("name") or ""), actor=session.user.name, client=client(request)

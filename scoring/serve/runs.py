@@ -13,8 +13,10 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+from fastapi import HTTPException
 
 from scoring.outputs import FRAMES
 from scoring.reports.officer import search_terms
@@ -42,7 +44,7 @@ class RunPages:
     evidence: pd.DataFrame | None
     history: pd.DataFrame | None
     rank_history: pd.DataFrame | None
-    pages: dict[str, object] = field(default_factory=dict)
+    pages: dict[str, Any] = field(default_factory=dict)  # pages.json: page settings
     by_person: dict[str, dict[str, pd.DataFrame]] = field(default_factory=dict)
     terms: dict[str, list[str]] = field(default_factory=dict)  # the list's search text, per person
 
@@ -134,3 +136,12 @@ def load_pages(folder: Path) -> RunPages | None:
     if not marker.is_file():
         return None
     return _load(str(folder.resolve()), (folder / "manifest.json").stat().st_mtime)
+
+
+def servable(runs_dir: Path, as_of: str) -> RunPages:
+    """The pages of run ``as_of``, or a 404 when there is no such run or it cannot be served."""
+    folder = run_folder(runs_dir, as_of)
+    loaded = load_pages(folder) if folder else None
+    if loaded is None:
+        raise HTTPException(status_code=404, detail=f"There is no servable run {as_of!r}.")
+    return loaded

@@ -219,3 +219,21 @@ def shown_time(stamp_text: object) -> str:
 
 def html(body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(body, status_code=status)
+
+
+def render(name: str, status: int = 200, **context: object) -> HTMLResponse:
+    """One of the service's own pages (scoring/serve/templates)."""
+    return html(pages().get_template(name).render(**context), status)
+
+
+def need(
+    service: Service, session: Session, permission: str, request: Request, what: str, **where: str
+) -> None:
+    """Go on only when the signed-in role has ``permission``; else log the refusal (s62) and refuse (403)."""
+    if not session.user.may(permission):
+        log_access(
+            service, request, session.user, "refused", what, justification=session.justification, **where
+        )
+        raise HTTPException(
+            status_code=403, detail=f"Your role ({session.user.role}) may not open this page."
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -402,6 +403,36 @@ def test_splits_command_prints_the_split_table(world: Path, tmp_path: Path) -> N
     assert "2025-11-01" in result.output  # the last backtest test month: a year before the as-of date
 
 
+def decide_in_service(runs: Path, tmp: Path, as_of: str, person: str) -> None:
+    """An officer signs in to the review service over ``runs`` and records needs-info on ``person``."""
+    from fastapi.testclient import TestClient
+
+    from scoring.config import ServeSettings
+    from scoring.db import sqlite_url
+    from scoring.serve.app import create_app
+    from scoring.serve.auth import add_user
+    from scoring.serve.web import Service
+
+    url = sqlite_url(tmp / "service.sqlite")
+    add_user(url, "pc-web", "officer", password="a long pass phrase")
+    service = Service(runs, url, tmp / "reviews.sqlite", ServeSettings())
+    http = TestClient(create_app(service), base_url="https://testserver")
+    csrf = re.compile(r'name="csrf" value="([^"]+)"')
+    login = csrf.search(http.get("/login").text).group(1)  # type: ignore[union-attr]
+    http.post("/login", data={"csrf": login, "name": "pc-web", "password": "a long pass phrase"})
+    token = csrf.search(http.get("/justify").text).group(1)  # type: ignore[union-attr]
+    http.post("/justify", data={"csrf": token, "choice": "monthly list review"})
+    listing = http.get(f"/runs/{as_of}/")
+    assert listing.status_code == 200 and f"/runs/{as_of}/people/{person}" in listing.text
+    page = http.get(f"/runs/{as_of}/people/{person}")
+    assert page.status_code == 200 and "Record your decision" in page.text
+    reason = "Seen in the review service: intelligence to be checked with the local team."
+    done = http.post(
+        f"/runs/{as_of}/decision/{person}", data={"csrf": token, "decision": "needs-info", "reason": reason}
+    )
+    assert done.status_code == 200 and "Your decision (needs-info) was recorded" in done.text
+
+
 def test_second_month_shows_changes_and_recorded_reviews(world: Path, tmp_path: Path) -> None:
     runs = tmp_path / "monthly"
     config = write_config(tmp_path, runs)
@@ -440,9 +471,13 @@ def test_second_month_shows_changes_and_recorded_reviews(world: Path, tmp_path: 
         ],
     )
     assert recorded.exit_code == 0, recorded.output
+    # a second decision through the review service, on the run's own page frames
+    second = str(october["person_id"].iloc[1])
+    decide_in_service(runs, tmp_path, "2026-10-01", second)
     status = runner.invoke(app, ["status", october_dir])
     assert status.exit_code == 0, status.output
-    assert person not in status.output and "99" in status.output  # 99 of 100 still await review
+    assert person not in status.output and second not in status.output
+    assert "98 of 100" in status.output  # 98 of 100 still await review
 
     rerun = runner.invoke(app, ["run", "--as-of", AS_OF, "--data", str(world), "--config", str(config)])
     assert rerun.exit_code == 0, rerun.output
@@ -451,10 +486,13 @@ def test_second_month_shows_changes_and_recorded_reviews(world: Path, tmp_path: 
     if person in set(november["person_id"]):
         page = next((runs / AS_OF / "report" / "people").glob(f"{person}*.html")).read_text()
         assert "the 2024 allegation was withdrawn" in page
+    if second in set(november["person_id"]):
+        page = next((runs / AS_OF / "report" / "people").glob(f"{second}*.html")).read_text()
+        assert "Seen in the review service" in page and "pc-web" in page
     # the governance pack states the previous list's review and override rates, from the review log
     pack = (runs / AS_OF / "governance" / "dpia-inputs.md").read_text()
-    assert "Previous list (2026-10-01): 1 of 100 listed people reviewed (1.0%); 1 decided no action" in pack
-    assert "(override rate 100.0%)" in pack
+    assert "Previous list (2026-10-01): 2 of 100 listed people reviewed (2.0%); 1 decided no action" in pack
+    assert "(override rate 50.0%)" in pack
 
 
 def test_promote_refused_by_the_gate_says_how_a_breach_can_be_accepted(monkeypatch) -> None:

@@ -50,7 +50,13 @@ def submit(driver, css: str) -> None:  # type: ignore[no-untyped-def]
     """Click the submit button ``css`` and wait for the next page."""
     old = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.CSS_SELECTOR, css).click()
+    settle(driver, old)
+
+
+def settle(driver, old) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the page ``old`` belonged to is gone and the next one has loaded."""
     WebDriverWait(driver, 20).until(staleness_of(old))
+    WebDriverWait(driver, 20).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
 def sign_in(driver, base: str, name: str, password: str = PASSWORD, target: str = "/runs") -> None:  # type: ignore[no-untyped-def]
@@ -85,7 +91,7 @@ def test_officer_reviews_a_person_and_the_decision_appears(site, browser) -> Non
     assert "People listed for review" in body(d) and "Signed in as pc-officer (officer)" in body(d)
     old = d.find_element(By.TAG_NAME, "html")
     d.find_element(By.LINK_TEXT, "P0003").click()
-    WebDriverWait(d, 20).until(staleness_of(old))
+    settle(d, old)
     assert d.current_url == f"{base}/runs/{AS_OF}/people/P0003"
     assert "You are consulting this record for: monthly list review" in body(d)
     d.find_element(By.CSS_SELECTOR, "input[name=decision][value='no-action']").click()
@@ -208,3 +214,46 @@ def test_the_access_log_holds_each_consultation_with_its_justification(site, bro
     ] in [row[2:9] for row in shown]
     d.get(f"{base}/access-log?person=P0001")
     assert "P0012" not in d.find_element(By.CSS_SELECTOR, "main table tbody").text
+
+
+@pytest.fixture(scope="module")
+def no_script_browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A second headless Chromium with JavaScript switched off."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service as DriverService
+
+    from tests.browser import CHROMEDRIVER, CHROMIUM, FLAGS
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-no-js-profile')}")
+    options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
+    driver = webdriver.Chrome(service=DriverService(CHROMEDRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def test_the_review_works_with_javascript_off(tmp_path: Path, no_script_browser) -> None:
+    url = sqlite_url(tmp_path / "service.sqlite")
+    service = make_service(tmp_path, url)
+    d = no_script_browser
+    with serving(create_app(service)) as base:
+        sign_in(d, base, "pc-officer", target=f"/runs/{AS_OF}/?show=unreviewed")
+        justify(d)
+        assert "Showing 5 of 5 listed people (not reviewed)" in body(d)
+        d.get(f"{base}/runs/{AS_OF}/people/P0020")
+        d.find_element(By.CSS_SELECTOR, "input[name=decision][value='action']").click()
+        d.find_element(By.ID, "reason").send_keys("Checked with JavaScript off.")
+        submit(d, "form.decision button[type=submit]")
+        assert "Your decision (action) was recorded" in body(d)
+        d.get(f"{base}/runs/{AS_OF}/?show=unreviewed")
+        assert (
+            "Showing 4 of 5 listed people (not reviewed)" in body(d)
+            and "P0020" not in body(d).split("Notes")[0]
+        )
+    assert decisions(service.review_log)["person_id"].tolist() == ["P0020"]
+    engine(url).dispose()
