@@ -246,3 +246,38 @@ def test_the_logs_refuse_changes_and_show_tampering(service) -> None:
     assert check.problems[0] == "entry 1 was edited: its content no longer matches its hash"
     assert "the guard access_log_no_update was removed" in check.problems[1]
     assert check.summary(where=False).startswith("ACCESS LOG TAMPERED WITH: entry 1 was edited")
+
+
+def test_a_supervisor_assigns_people_and_the_officer_sees_their_queue(service) -> None:
+    supervisor = client(service)
+    csrf = sign_in(supervisor, "ds-supervisor", "supervisor check")
+    progress = supervisor.get(f"/runs/{AS_OF}/progress")
+    assert progress.status_code == 200 and '<option value="pc-officer">' in progress.text
+    assert '<option value="eq-reviewer">' not in progress.text  # only those who may decide
+    done = supervisor.post(
+        f"/runs/{AS_OF}/assign",
+        data={"csrf": csrf, "officer": "pc-officer", "person": ["P0007", "P0012", "not-listed"]},
+    )
+    assert done.status_code == 303
+    wrong = supervisor.post(
+        f"/runs/{AS_OF}/assign", data={"csrf": csrf, "officer": "eq-reviewer", "person": "P0001"}
+    )
+    assert wrong.status_code == 400
+    officer = client(service)
+    officer_csrf = sign_in(officer, "pc-officer")
+    mine = officer.get(f"/runs/{AS_OF}/?show=mine").text
+    assert "Showing 2 of 5 listed people (assigned to me)" in mine
+    assert re.search(r"assigned to you</span><span class=\"value\">2</span>", mine)
+    page = officer.get(f"/runs/{AS_OF}/people/P0007").text
+    assert "Assigned to <strong>pc-officer (by ds-supervisor)</strong>" in page
+    refused = officer.post(
+        f"/runs/{AS_OF}/assign", data={"csrf": officer_csrf, "officer": "pc-officer", "person": "P0001"}
+    )
+    assert refused.status_code == 403
+    entries = [
+        (r["user_name"], r["action"], r["what"], r["person_id"])
+        for r in ledger.rows(service.database, "access_log")
+    ]
+    assert ("ds-supervisor", "alter", "assigned to pc-officer", "P0007") in entries
+    assert ("ds-supervisor", "alter", "assigned to pc-officer", "P0012") in entries
+    assert ("pc-officer", "refused", "assignment", "") in entries
