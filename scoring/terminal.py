@@ -38,6 +38,12 @@ def neutral(value: object) -> str:
     return "".join(out)
 
 
+def one_line(value: object) -> str:
+    """``value`` as text on one line: as :func:`neutral`, with line breaks, tabs and carriage
+    returns written as escapes too (a log line cannot be made to look like two)."""
+    return neutral(value).replace("\n", "\\n").replace("\t", "\\t")
+
+
 def safe(value: object) -> str:
     """``value`` for a string printed with rich markup: escapes neutralised, brackets escaped."""
     return escape(neutral(value))

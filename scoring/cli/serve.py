@@ -16,7 +16,7 @@ import typer
 from rich.table import Table
 
 from scoring.cli.common import DEFAULT_CONFIG, console
-from scoring.terminal import plain, safe
+from scoring.terminal import one_line, plain, safe
 
 if TYPE_CHECKING:
     from scoring.config import RunConfig
@@ -196,11 +196,13 @@ def access_log(
 ) -> None:
     """Print the access log (DPA 2018 s62): who consulted or disclosed what, when and why."""
     from scoring.cli.common import parse_date
-    from scoring.serve.accesslog import as_csv, entries
+    from scoring.serve.accesslog import as_csv, consulted, entries
 
     if since:
         parse_date(since, "--since")
-    rows = entries(_database(config, database), person=person, user=user, since=since)
+    url = _database(config, database)
+    rows = entries(url, person=person, user=user, since=since)
+    consulted(url, "disclose" if csv is not None else "consult", person=person, user=user, since=since)
     if csv is not None:
         from scoring.io import write_text
 
@@ -209,10 +211,11 @@ def access_log(
         return
     print(f"Access log: {len(rows):,} entries, oldest first", flush=True)
     for r in rows:
-        person = f" person {plain(r['person_id'])}" if r["person_id"] else ""
-        run = f" run {plain(r['run'])}" if r["run"] else ""
+        f = {k: one_line(v) for k, v in r.items()}  # one entry, one line, whatever a field holds
+        person = f" person {f['person_id']}" if f["person_id"] else ""
+        run = f" run {f['run']}" if f["run"] else ""
         print(
-            f"#{r['seq']} {plain(r['at'])} {plain(r['user_name'])} ({plain(r['role'])}) {plain(r['action'])} "
-            f"{plain(r['what'])}{run}{person}; why: {plain(r['justification'])}; from {plain(r['client'])}",
+            f"#{f['seq']} {f['at']} {f['user_name']} ({f['role']}) {f['action']} {f['what']}{run}{person}; "
+            f"why: {f['justification']}; from {f['client']}",
             flush=True,
         )

@@ -17,7 +17,9 @@ from fastapi.responses import Response
 
 from scoring.db import access_log, engine, ledger
 from scoring.io import spreadsheet_safe
+from scoring.serve.auth import now_utc, stamp
 from scoring.serve.web import Service, bar, justified, log_access, need, render, session_of, shown_time
+from scoring.terminal import one_line
 
 COLUMNS = ["seq", "at", "user_name", "role", "action", "what", "run", "person_id", "justification", "client"]
 SHOWN = 500
@@ -44,6 +46,30 @@ def entries(
         where.append(access_log.c.at >= since_date(since))
     rows = ledger.rows(url, "access_log", where)
     return [{c: r[c] for c in COLUMNS} for r in rows]
+
+
+def consulted(url: str, action: str, **filters: str | None) -> None:
+    """Log that the access log itself was read (or exported) on the command line, by the account
+    of the operating system (s62 covers consultation of the log's personal data too)."""
+    import getpass
+    import socket
+
+    shown = ", ".join(f"{k}={v}" for k, v in filters.items() if v) or "all entries"
+    ledger.append(
+        url,
+        "access_log",
+        {
+            "at": stamp(now_utc()),
+            "user_name": f"os:{getpass.getuser()}"[:120],
+            "role": "command line",
+            "action": action,
+            "what": one_line(f"access log ({shown})")[:60],
+            "run": "",
+            "person_id": one_line(filters.get("person") or ""),
+            "justification": "harmrank access-log on the command line",
+            "client": socket.gethostname()[:64],
+        },
+    )
 
 
 def count(url: str) -> int:

@@ -7,7 +7,17 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from scoring.serve import auth
-from scoring.serve.web import Service, bar, checked_form, client, need, redirect, render, session_of
+from scoring.serve.web import (
+    PostedForm,
+    Service,
+    bar,
+    checked_form,
+    client,
+    need,
+    redirect,
+    render,
+    session_of,
+)
 
 
 def add_routes(app: FastAPI, service: Service) -> None:
@@ -44,9 +54,9 @@ def add_routes(app: FastAPI, service: Service) -> None:
         return users_page(session)
 
     @app.post("/admin/users")
-    async def add(request: Request) -> Response:
+    def add(request: Request, form: PostedForm) -> Response:
         session = session_of(request, service)
-        form = await checked_form(request, session.csrf)
+        checked_form(request, form, session.csrf)
         need(service, session, "users", request, "accounts")
         name, role = str(form.get("name") or ""), str(form.get("role") or "")
         try:
@@ -58,9 +68,9 @@ def add_routes(app: FastAPI, service: Service) -> None:
         return users_page(session, created={"name": name.strip(), "role": role, "password": password})
 
     @app.post("/admin/users/disable")
-    async def disable(request: Request) -> Response:
+    def disable(request: Request, form: PostedForm) -> Response:
         session = session_of(request, service)
-        form = await checked_form(request, session.csrf)
+        checked_form(request, form, session.csrf)
         need(service, session, "users", request, "accounts")
         try:
             auth.disable_user(

@@ -26,17 +26,18 @@ from scoring.serve import accesslog, admin, auth, people, signin
 from scoring.serve import review_state as state
 from scoring.serve.runs import REPORTS, list_runs, run_folder, servable
 from scoring.serve.web import (
+    SecurityHeaders,
     Service,
     bar,
     csp,
     html,
     justified,
+    known_run,
     log_access,
     need,
     person_href,
     redirect,
     render,
-    security_headers,
     session_of,
 )
 
@@ -55,17 +56,11 @@ FILTERS = (
 REPORT_SUFFIXES = (".html", ".docx", ".md", ".json")
 
 
-def create_app(service: Service) -> FastAPI:
-    """The service over ``service.runs_dir``, its database brought up to date first."""
+def create_app(service: Service) -> SecurityHeaders:
+    """The service over ``service.runs_dir`` (an ASGI app), its database brought up to date first."""
     ensure(service.database)
     app = FastAPI(title="harmrank review service", docs_url=None, redoc_url=None, openapi_url=None)
     policy = csp()
-
-    @app.middleware("http")
-    async def headers(request: Request, call_next):
-        response = await call_next(request)
-        security_headers(response, policy)
-        return response
 
     def refuse(request: Request, message: str, status: int, session: auth.Session | None = None) -> Response:
         return render(
@@ -131,6 +126,7 @@ def create_app(service: Service) -> FastAPI:
 
     @app.get("/runs/{as_of}/")
     def run_list(request: Request, as_of: str, show: str = "all") -> Response:
+        known_run(as_of)
         session = session_of(request, service)
         need(service, session, "list", request, "list", run=as_of)
         loaded = servable(service.runs_dir, as_of)
@@ -188,6 +184,7 @@ def create_app(service: Service) -> FastAPI:
 
     @app.get("/runs/{as_of}/top100.csv")
     def export_list(request: Request, as_of: str) -> Response:
+        known_run(as_of)
         session = session_of(request, service)
         need(service, session, "list", request, "list export", run=as_of)
         folder = servable(service.runs_dir, as_of).folder
@@ -208,6 +205,7 @@ def create_app(service: Service) -> FastAPI:
     # --- aggregate reports ---------------------------------------------------------------------
     @app.get("/runs/{as_of}/{path:path}")
     def report(request: Request, as_of: str, path: str) -> Response:
+        known_run(as_of)
         session = session_of(request, service)
         folder = run_folder(service.runs_dir, as_of)
         allowed = {f for f, _ in REPORTS.values()}
@@ -235,4 +233,4 @@ def create_app(service: Service) -> FastAPI:
 
     accesslog.add_routes(app, service)
     admin.add_routes(app, service)
-    return app
+    return SecurityHeaders(app, policy)

@@ -42,6 +42,8 @@ governance), see run status, read and export the access log, manage accounts."""
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._@'-]{0,118}[A-Za-z0-9.]|[A-Za-z0-9]{2}")
 MIN_PASSWORD = 12
 HASHER = PasswordHasher()
+DUMMY_HASH = HASHER.hash("harmrank: no account has this password")
+"""Checked against when there is no account, so that a wrong name costs as long as a wrong password."""
 
 
 class AccountError(HarmrankError):
@@ -229,6 +231,28 @@ def list_users(url: str) -> list[dict[str, object]]:
         return [dict(r._mapping) for r in conn.execute(sa.select(*cols).order_by(users.c.name))]
 
 
+def _verify(stored: str | None, password: str) -> bool:
+    """Whether ``password`` matches ``stored``; the same argon2 work when there is no hash to check."""
+    try:
+        return bool(HASHER.verify(stored or DUMMY_HASH, password))
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _count_attempt(url: str, user_id: int, at: datetime) -> tuple[int, str | None]:
+    """Count one sign-in attempt on the account *before* checking the password, in one statement,
+    so attempts made at the same time each see their own number; returns (attempts in a row,
+    locked_until)."""
+    with transaction(url) as conn:
+        conn.execute(
+            users.update().where(users.c.user_id == user_id).values(failed_logins=users.c.failed_logins + 1)
+        )
+        row = conn.execute(
+            sa.select(users.c.failed_logins, users.c.locked_until).where(users.c.user_id == user_id)
+        ).one()
+    return int(row.failed_logins), row.locked_until
+
+
 def authenticate(
     url: str,
     name: str,
@@ -241,41 +265,46 @@ def authenticate(
 ) -> User | None:
     """The account when ``name`` and ``password`` are right and it is neither disabled nor locked.
 
-    A wrong password adds to the account's failures and locks it at ``attempts``; a success
-    clears them. Every outcome is written to the security log.
+    Each attempt is counted before the password is checked (attempts made at once cannot slip
+    past the count); the attempt that reaches ``attempts`` failures in a row locks the account
+    for ``lock_minutes``, and a success clears the count. Every branch does the same argon2 work,
+    so the time taken says nothing about whether a name exists or is locked. Every outcome is
+    written to the security log.
     """
     at = at or now_utc()
+    shown = printable(name)[:120]
     with transaction(url) as conn:
-        row = conn.execute(sa.select(users).where(users.c.name == str(name).strip())).first()
-    if row is None or row.source != "local" or not row.password_hash:
-        HASHER.hash(password or "x")  # the same work as a real check: timing says nothing
-        security(url, "login-failed", str(name)[:120], client, "no such local account", at)
+        row = conn.execute(sa.select(users).where(users.c.name == shown.strip())).first()
+    local = row is not None and row.source == "local" and bool(row.password_hash)
+    if row is None or not local:
+        _verify(None, password)
+        security(url, "login-failed", shown, client, "no such local account", at)
         return None
     if row.disabled:
+        _verify(row.password_hash, password)
         security(url, "login-failed", row.name, client, "account disabled", at)
         return None
-    if row.locked_until and row.locked_until > stamp(at):
-        security(url, "login-failed", row.name, client, f"account locked until {row.locked_until}", at)
+    count, locked_until = _count_attempt(url, int(row.user_id), at)
+    if locked_until and locked_until > stamp(at):
+        _verify(row.password_hash, password)
+        security(url, "login-failed", row.name, client, f"account locked until {locked_until}", at)
         return None
-    try:
-        HASHER.verify(row.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        failures = int(row.failed_logins) + 1
-        locked = failures >= attempts
-        values = {"failed_logins": 0 if locked else failures}
-        if locked:
-            values["locked_until"] = stamp(at + timedelta(minutes=lock_minutes))  # type: ignore[assignment]
-        with transaction(url) as conn:
-            conn.execute(users.update().where(users.c.user_id == row.user_id).values(**values))
-        security(url, "login-failed", row.name, client, f"wrong password ({failures} in a row)", at)
-        if locked:
+    if count > attempts:  # others in flight used up the attempts: refuse without a check
+        _verify(None, password)
+        security(url, "login-failed", row.name, client, f"attempt {count}: over the limit of {attempts}", at)
+        return None
+    if not _verify(row.password_hash, password):
+        security(url, "login-failed", row.name, client, f"wrong password ({count} in a row)", at)
+        if count >= attempts:
+            until = stamp(at + timedelta(minutes=lock_minutes))
+            with transaction(url) as conn:
+                conn.execute(
+                    users.update()
+                    .where(users.c.user_id == row.user_id)
+                    .values(failed_logins=0, locked_until=until)
+                )
             security(
-                url,
-                "locked",
-                row.name,
-                client,
-                f"{failures} failed sign-ins; locked for {lock_minutes} min",
-                at,
+                url, "locked", row.name, client, f"{count} failed sign-ins; locked for {lock_minutes} min", at
             )
         return None
     with transaction(url) as conn:
@@ -287,7 +316,13 @@ def authenticate(
     return User(int(row.user_id), row.name, row.role, "local")
 
 
-def _token_hash(token: str) -> str:
+def printable(text: object) -> str:
+    """``text`` without control and invisible characters (they never belong in a name, an id or a
+    justification, and a NUL is refused by PostgreSQL)."""
+    return "".join(" " if ch in "\n\t" else ch for ch in str(text or "") if not invisible(ch))
+
+
+def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
@@ -298,7 +333,7 @@ def start_session(url: str, user: User, at: datetime | None = None) -> str:
     with transaction(url) as conn:
         conn.execute(
             sessions.insert().values(
-                token_hash=_token_hash(token),
+                token_hash=token_digest(token),
                 user_id=user.user_id,
                 csrf=secrets.token_urlsafe(32),
                 created_at=moment,
@@ -318,7 +353,7 @@ def find_session(
     if not token:
         return None, "none"
     at = at or now_utc()
-    digest = _token_hash(token)
+    digest = token_digest(token)
     query = sa.select(sessions, users.c.name, users.c.role, users.c.source, users.c.disabled).join(users)
     with transaction(url) as conn:
         row = conn.execute(query.where(sessions.c.token_hash == digest)).first()

@@ -19,12 +19,14 @@ from scoring.serve import auth
 from scoring.serve import review_state as state
 from scoring.serve.runs import servable
 from scoring.serve.web import (
+    PostedForm,
     Service,
     bar,
     checked_form,
     decision_href,
     html,
     justified,
+    known_run,
     log_access,
     need,
     person_href,
@@ -34,6 +36,7 @@ from scoring.serve.web import (
     session_of,
     shown_time,
 )
+from scoring.terminal import one_line
 
 
 def add_routes(app: FastAPI, service: Service) -> None:
@@ -46,10 +49,23 @@ def add_routes(app: FastAPI, service: Service) -> None:
         status: int = 200,
         flash: str = "",
     ) -> Response:
+        """The person page; the consultation is logged once the run and the person are found."""
         loaded = servable(service.runs_dir, as_of)
         row = loaded.row(person_id)
         if row is None:
-            raise HTTPException(status_code=404, detail=f"{person_id!r} is not on the list of {as_of}.")
+            raise HTTPException(
+                status_code=404, detail=f"{one_line(person_id)!r} is not on the list of {as_of}."
+            )
+        log_access(
+            service,
+            request,
+            session.user,
+            "consult",
+            "person page",
+            run=as_of,
+            person_id=person_id,
+            justification=session.justification,
+        )
         assigned = state.latest_assignments(service.database, as_of).get(person_id)
         context = {
             **bar(session),
@@ -88,20 +104,11 @@ def add_routes(app: FastAPI, service: Service) -> None:
 
     @app.get("/runs/{as_of}/people/{person_id:path}")
     def person(request: Request, as_of: str, person_id: str, recorded: int | None = None) -> Response:
+        known_run(as_of)
         person_id = person_in_path(request, person_id)
         session = session_of(request, service)
         need(service, session, "person", request, "person page", run=as_of, person_id=person_id)
         justified(session, request)
-        log_access(
-            service,
-            request,
-            session.user,
-            "consult",
-            "person page",
-            run=as_of,
-            person_id=person_id,
-            justification=session.justification,
-        )
         flash = ""
         if recorded is not None:
             mine = state.decisions_for(service.review_log, [person_id])
@@ -115,10 +122,11 @@ def add_routes(app: FastAPI, service: Service) -> None:
         return person_response(request, session, as_of, person_id, flash=flash)
 
     @app.post("/runs/{as_of}/decision/{person_id:path}")
-    async def decide(request: Request, as_of: str, person_id: str) -> Response:
+    def decide(request: Request, as_of: str, person_id: str, form: PostedForm) -> Response:
+        known_run(as_of)
         person_id = person_in_path(request, person_id)
         session = session_of(request, service)
-        form = await checked_form(request, session.csrf)
+        checked_form(request, form, session.csrf)
         need(service, session, "decide", request, "decision", run=as_of, person_id=person_id)
         justified(session, request)
         values = {k: str(form.get(k) or "") for k in ("decision", "reason", "action_taken", "action_date")}
@@ -156,6 +164,7 @@ def add_routes(app: FastAPI, service: Service) -> None:
 
     @app.get("/runs/{as_of}/progress")
     def progress(request: Request, as_of: str) -> Response:
+        known_run(as_of)
         session = session_of(request, service)
         need(service, session, "progress", request, "review progress", run=as_of)
         loaded = servable(service.runs_dir, as_of)
@@ -200,17 +209,15 @@ def add_routes(app: FastAPI, service: Service) -> None:
         )
 
     @app.post("/runs/{as_of}/assign")
-    async def assign(request: Request, as_of: str) -> Response:
+    def assign(request: Request, as_of: str, form: PostedForm) -> Response:
+        known_run(as_of)
         session = session_of(request, service)
-        form = await checked_form(request, session.csrf)
+        checked_form(request, form, session.csrf)
         need(service, session, "assign", request, "assignment", run=as_of)
+        justified(session, request)
         loaded = servable(service.runs_dir, as_of)
         officer = str(form.get("officer") or "")
-        people = [
-            str(p)
-            for p in form.getlist("person")  # type: ignore[attr-defined]
-            if str(p) in set(loaded.people)
-        ]
+        people = [str(p) for p in form.getlist("person") if str(p) in set(loaded.people)]
         if officer not in auth.officers(service.database):
             raise HTTPException(
                 status_code=400, detail=f"{officer!r} is not an officer who may record decisions."

@@ -17,6 +17,7 @@ from scoring.serve import auth
 from scoring.serve.web import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
+    PostedForm,
     Service,
     bar,
     checked_form,
@@ -63,8 +64,8 @@ def add_routes(app: FastAPI, service: Service) -> None:
         return response
 
     @app.post("/login")
-    async def login(request: Request) -> Response:
-        form = await checked_form(request, request.cookies.get(LOGIN_COOKIE, ""))
+    def login(request: Request, form: PostedForm) -> Response:
+        checked_form(request, form, request.cookies.get(LOGIN_COOKIE, ""))
         s = service.settings
         user = auth.authenticate(
             service.database,
@@ -76,6 +77,9 @@ def add_routes(app: FastAPI, service: Service) -> None:
         )
         if user is None:
             return redirect("/login?" + urlencode({"m": "failed", "next": local_path(str(form.get("next")))}))
+        earlier = request.cookies.get(SESSION_COOKIE)
+        if earlier:  # a browser signing in again leaves no live session behind
+            auth.end_session(service.database, auth.token_digest(earlier))
         return signed_in(user, str(form.get("next") or "/runs"))
 
     def signed_in(user: auth.User, target: str) -> Response:
@@ -85,9 +89,9 @@ def add_routes(app: FastAPI, service: Service) -> None:
         return response
 
     @app.post("/logout")
-    async def logout(request: Request) -> Response:
+    def logout(request: Request, form: PostedForm) -> Response:
         session = session_of(request, service)
-        await checked_form(request, session.csrf)
+        checked_form(request, form, session.csrf)
         auth.end_session(service.database, session.token_hash)
         auth.security(service.database, "logout", session.user.name, client(request))
         response = redirect("/login?m=out")
@@ -113,10 +117,11 @@ def add_routes(app: FastAPI, service: Service) -> None:
         )
 
     @app.post("/justify")
-    async def justify(request: Request) -> Response:
+    def justify(request: Request, form: PostedForm) -> Response:
         session = session_of(request, service)
-        form = await checked_form(request, session.csrf)
-        choice, other = str(form.get("choice") or ""), " ".join(str(form.get("other") or "").split())[:400]
+        checked_form(request, form, session.csrf)
+        choice = str(form.get("choice") or "")
+        other = " ".join(auth.printable(form.get("other")).split())[:400]
         reason = other if choice == "other" else choice
         if choice not in [*service.settings.justifications, "other"] or len(reason) < 3:
             return render(

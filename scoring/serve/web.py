@@ -15,21 +15,25 @@ import base64
 import hashlib
 import hmac
 import secrets
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import quote, unquote, urlencode
 
 import jinja2
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scoring.config import ServeSettings
 from scoring.db import ledger
 from scoring.reports.env import environment, new_environment
 from scoring.review_log import Location
 from scoring.serve.auth import Session, User, find_session, now_utc, stamp
+from scoring.serve.runs import RUN_NAME
+from scoring.terminal import one_line
 
 SESSION_COOKIE = "harmrank_session"
 LOGIN_COOKIE = "harmrank_login"
@@ -101,7 +105,10 @@ def person_in_path(request: Request, fallback: str) -> str:
     if not raw:
         return fallback
     tail = raw.decode("latin-1").split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
-    return unquote(tail, encoding="utf-8", errors="strict") if tail else fallback
+    try:
+        return unquote(tail, encoding="utf-8", errors="strict") if tail else fallback
+    except UnicodeDecodeError:
+        raise HTTPException(status_code=404, detail="There is no such person on this list.") from None
 
 
 def decision_href(as_of: str, person_id: str) -> str:
@@ -155,9 +162,17 @@ def same_origin(request: Request) -> bool:
     return request.headers.get("sec-fetch-site", "same-origin") in {"same-origin", "none"}
 
 
-async def checked_form(request: Request, expected: str) -> Mapping[str, object]:
-    """The POSTed form when its CSRF token is ``expected`` and it comes from this site; else 403."""
-    form = await request.form()
+async def read_form(request: Request) -> FormData:
+    """The POSTed form, read on the event loop; the route itself then runs in a worker thread (its
+    argon2 and database work must not hold up every other request)."""
+    return await request.form()
+
+
+PostedForm = Annotated[FormData, Depends(read_form)]
+
+
+def checked_form(request: Request, form: FormData, expected: str) -> FormData:
+    """``form`` when its CSRF token is ``expected`` and it comes from this site; else 403."""
     token = str(form.get("csrf") or "")
     if not same_origin(request) or not token or not hmac.compare_digest(token, expected):
         raise HTTPException(status_code=403, detail="csrf")
@@ -193,7 +208,10 @@ def log_access(
     person_id: str = "",
     justification: str | None = None,
 ) -> None:
-    """One entry in the access log (s62): who, when, which run and person, why, from where."""
+    """One entry in the access log (s62): who, when, which run and person, why, from where.
+
+    Text from the request (the run, the person id) is kept on one line, control characters
+    written as escapes: an entry can never pass itself off as two."""
     ledger.append(
         service.database,
         "access_log",
@@ -202,13 +220,47 @@ def log_access(
             "user_name": user.name,
             "role": user.role,
             "action": action,
-            "what": what,
-            "run": run,
-            "person_id": person_id,
-            "justification": justification or NOT_CHOSEN,
+            "what": one_line(what)[:60],
+            "run": one_line(run)[:32],
+            "person_id": one_line(person_id),
+            "justification": one_line(justification or NOT_CHOSEN),
             "client": client(request),
         },
     )
+
+
+def known_run(as_of: str) -> str:
+    """``as_of`` when it can name a run (a date, YYYY-MM-DD); else 404 before anything is logged."""
+    if not RUN_NAME.fullmatch(as_of):
+        raise HTTPException(status_code=404, detail="There is no such run: a run is named by its date.")
+    return as_of
+
+
+class SecurityHeaders:
+    """ASGI wrapper that puts the security headers on every response, including the 500 page
+    Starlette's error handler makes outside the application's own middleware; HSTS over HTTPS."""
+
+    def __init__(self, app: ASGIApp, policy: str) -> None:
+        self.app, self.policy = app, policy
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                fixed = Response()
+                security_headers(fixed, self.policy)
+                for key, value in fixed.headers.items():
+                    if key not in ("content-length", "content-type"):
+                        headers[key] = value
+                if scope.get("scheme") == "https":
+                    headers["Strict-Transport-Security"] = "max-age=31536000"
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 def shown_time(stamp_text: object) -> str:

@@ -94,9 +94,24 @@ def test_access_log_prints_filters_and_exports(tmp_path: Path) -> None:
     shown = invoke("access-log", "--person", "P0001", "--database", url)
     assert shown.exit_code == 0 and "Access log: 1 entries" in shown.output and "briefing" in shown.output
     since = invoke("access-log", "--since", "2026-11-10", "--database", url)
-    assert "Access log: 1 entries" in since.output and "PC 2" in since.output
+    assert "Access log: 2 entries" in since.output and "PC 2" in since.output
+    # reading the log is itself logged, by the operating-system account, with the filter used
+    assert "(command line) consult access log (person=P0001) person P0001" in since.output
     bad = invoke("access-log", "--since", "last week", "--database", url)
     assert bad.exit_code == 2 and "is not a date" in bad.output  # a usage error
+    ledger.append(
+        url,
+        "access_log",
+        {
+            **base,
+            "at": "2026-11-21T09:00:00+00:00",
+            "user_name": "PC 3",
+            "person_id": "P1\n#99 2026-11-22 PC 9 (officer) consult person page",
+        },
+    )
+    forged = invoke("access-log", "--user", "PC 3", "--database", url)
+    assert len(forged.output.strip().splitlines()) == 2  # the heading and one entry, on one line
+    assert "person P1\\n#99" in forged.output
     out = tmp_path / "dpo.csv"
     written = invoke("access-log", "--user", "PC 2", "--csv", str(out), "--database", url)
     assert written.exit_code == 0 and "Wrote 1 entries" in written.output
