@@ -9,8 +9,8 @@ never runs on an old schema.
 
 Tables (SQLAlchemy Core, :data:`metadata`; the migrations create the same):
 
-- ``users``: one account each, local (argon2 password hash) or from the force's sign-in (OIDC);
-  role, disabled flag, failed sign-ins and lock-out time.
+- ``users``: one account each, local (argon2 password hash) or from the force's sign-in (OIDC,
+  bound to the provider's issuer and subject); role, disabled flag, failed sign-ins and lock-out time.
 - ``sessions``: a signed-in browser; the SHA-256 of its cookie token (never the token), its CSRF
   token, when it was last used (idle expiry) and the s62 justification chosen for it.
 - ``access_log``, ``security_log``: append-only and hash-chained (:mod:`scoring.db.ledger`).
@@ -63,6 +63,8 @@ users = sa.Table(
     sa.Column("failed_logins", sa.Integer, nullable=False, default=0),
     sa.Column("locked_until", sa.String(32)),
     sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("subject", sa.String(400)),  # force sign-in: "<issuer> <sub>" (migration 0002)
+    sa.Index("users_subject", "subject", unique=True),
 )
 sessions = sa.Table(
     "sessions",

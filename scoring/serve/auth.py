@@ -150,32 +150,56 @@ def add_user(
     return password
 
 
-def oidc_user(url: str, name: str, role: str, client: str) -> User:
-    """The account of someone signed in by the force's provider: made on first sign-in, its role
-    kept up to date with the provider's claims. A disabled account stays disabled."""
+def oidc_user(url: str, name: str, role: str, client: str, subject: str) -> User:
+    """The account of someone signed in by the force's provider, found by ``subject`` (the
+    provider's issuer and ``sub``: stable, never reassigned), made on first sign-in under ``name``
+    and keeping that name, its role kept up to date with the provider's claims.
+
+    Refused (:class:`AccountError`): a disabled account; a name that is a local account, or an
+    account of another subject at the provider.
+    """
     ensure(url)
     name, role = check_name(name), check_role(role)
-    with transaction(url) as conn:
-        row = conn.execute(sa.select(users).where(users.c.name == name)).first()
-        if row is None:
-            conn.execute(
-                users.insert().values(
-                    name=name,
-                    role=role,
-                    source="oidc",
-                    disabled=False,
-                    failed_logins=0,
-                    created_at=stamp(now_utc()),
-                )
-            )
-            row = conn.execute(sa.select(users).where(users.c.name == name)).one()
-        elif row.source != "oidc":
-            raise AccountError(f"{name!r} is a local account; the force's sign-in cannot take it over.")
-        elif row.role != role:
-            conn.execute(users.update().where(users.c.user_id == row.user_id).values(role=role))
+    try:
+        row = _subject_row(url, name, role, subject)
+    except sa.exc.IntegrityError:  # a first sign-in in two tabs at once: the second finds the first's row
+        row = _subject_row(url, name, role, subject)
     if row.disabled:
-        raise AccountError(f"The account {name!r} is disabled.")
-    return User(int(row.user_id), name, role, "oidc")
+        raise AccountError(f"The account {row.name!r} is disabled.")
+    return User(int(row.user_id), str(row.name), role, "oidc")
+
+
+def _subject_row(url: str, name: str, role: str, subject: str) -> sa.Row:
+    with transaction(url) as conn:
+        row = conn.execute(sa.select(users).where(users.c.subject == subject)).first()
+        if row is None:
+            return _bind_subject(conn, name, role, subject)
+        if row.role != role:
+            conn.execute(users.update().where(users.c.user_id == row.user_id).values(role=role))
+        return row
+
+
+def _bind_subject(conn: sa.Connection, name: str, role: str, subject: str) -> sa.Row:
+    """The row for a subject signing in for the first time: a new account named ``name``."""
+    taken = conn.execute(sa.select(users).where(users.c.name == name)).first()
+    if taken is not None and taken.source != "oidc":
+        raise AccountError(f"{name!r} is a local account; the force's sign-in cannot take it over.")
+    if taken is not None:
+        raise AccountError(
+            f"The account {name!r} belongs to another person at the force's sign-in; ask an admin."
+        )
+    conn.execute(
+        users.insert().values(
+            name=name,
+            role=role,
+            source="oidc",
+            subject=subject,
+            disabled=False,
+            failed_logins=0,
+            created_at=stamp(now_utc()),
+        )
+    )
+    return conn.execute(sa.select(users).where(users.c.subject == subject)).one()
 
 
 def reset_password(url: str, name: str, *, actor: str = "command line", client: str = "local") -> str:

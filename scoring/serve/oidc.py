@@ -297,7 +297,8 @@ def add_oidc_routes(app: FastAPI, service: Service, signed_in: Callable[[auth.Us
             if role is None:
                 raise Failure(403, NO_ROLE, "oidc: no mapped role", name)
             try:
-                user = auth.oidc_user(service.database, name, role, client(request))
+                subject = f"{claims['iss']} {claims['sub']}"
+                user = auth.oidc_user(service.database, name, role, client(request), subject)
             except auth.AccountError as exc:
                 raise Failure(403, str(exc), f"oidc: {exc}"[:400], name) from None
         except Failure as failure:

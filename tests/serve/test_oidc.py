@@ -236,3 +236,20 @@ def test_role_values_may_be_a_list_or_a_spaced_string():
     assert role_for("harmrank-officersX", ROLE_MAP) is None
     assert role_for(None, ROLE_MAP) is None
     assert role_for({"harmrank-admins": True}, ROLE_MAP) is None
+
+
+def test_the_account_follows_the_subject_not_the_user_name(
+    web: TestClient, provider: Provider, service: Service
+):
+    """The provider's ``sub`` identifies the person: a renamed person keeps their account, and a
+    new person given a former user name does not inherit it."""
+    assert onward(sign_in(web, provider, "pc-1234")) == "/runs"
+    provider.claims = {"preferred_username": "pc-1234-renamed"}  # same sub, new user name
+    assert onward(sign_in(web, provider, "pc-1234")) == "/runs"
+    assert "Signed in as <strong>pc-1234</strong> (officer)" in web.get("/runs").text
+    provider.claims = {"sub": "subject-someone-else"}  # another person under the old user name
+    refused = sign_in(web, provider, "pc-1234")
+    assert refused.status_code == 403 and "belongs to another person" in refused.text
+    assert [u["name"] for u in list_users(service.database)] == ["pc-1234"]
+    failed = [e for e in security_log(service) if e["event"] == "login-failed"]
+    assert failed and "belongs to another person" in str(failed[-1]["detail"])
