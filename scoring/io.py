@@ -55,6 +55,17 @@ def private_dir(path: Path) -> Path:
     return path
 
 
+def owner_only_file(path: Path) -> None:
+    """Create an empty file at ``path`` readable by its owner only (0600, in a 0700 folder made if
+    missing); a file already there (another process may just have made it) is left as it is."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600))
+    except FileExistsError:
+        return
+    os.chmod(path, 0o600)
+
+
 def write_csv(frame: pd.DataFrame, path: Path, **options: object) -> Path:
     """Write ``frame`` as UTF-8 CSV with ``\\n`` line ends, safe to open in a spreadsheet; owner-only."""
     spreadsheet_safe(frame).to_csv(path, index=False, lineterminator="\n", encoding="utf-8", **options)

@@ -23,7 +23,6 @@ log (the MLflow store, say) is refused rather than given new tables. A log of th
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Iterable, Mapping
 from contextlib import closing
@@ -31,6 +30,7 @@ from pathlib import Path
 
 from features.errors import HarmrankError
 from scoring.chain import GENESIS, LogCheck, chain_problems, digest
+from scoring.io import owner_only_file
 
 APPLICATION_ID = 0x68726B31  # "hrk1"
 SCHEMA_VERSION = 2
@@ -113,16 +113,6 @@ def _not_a_log(path: Path, why: str) -> ReviewError:
     )
 
 
-def _create(path: Path) -> None:
-    """Create an empty, owner-only file at ``path`` (another process may just have made it)."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    try:
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600))
-    except FileExistsError:
-        return
-    os.chmod(path, 0o600)
-
-
 def _install(conn: sqlite3.Connection) -> None:
     conn.execute(TABLE)
     conn.execute("CREATE INDEX reviews_run_person ON reviews (run, person_id)")
@@ -168,7 +158,7 @@ def open_log(path: Path, *, create: bool = True) -> sqlite3.Connection:
     if not path.exists():
         if not create:
             raise ReviewError(f"There is no review log at {path}; pass the review log's path with --log.")
-        _create(path)
+        owner_only_file(path)
     conn = sqlite3.connect(path, timeout=30, isolation_level=None)
     try:
         if _state(conn)[:2] == (APPLICATION_ID, SCHEMA_VERSION):

@@ -21,7 +21,6 @@ Tables (SQLAlchemy Core, :data:`metadata`; the migrations create the same):
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -32,6 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
 from features.errors import HarmrankError
+from scoring.io import owner_only_file
 
 metadata = sa.MetaData()
 
@@ -139,14 +139,6 @@ def display_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def _owner_only_file(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    try:
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600))
-    except FileExistsError:
-        return
-
-
 @cache
 def engine(url: str) -> Engine:
     """The (shared) engine of ``url``. SQLite files are created owner-only, in WAL mode, with a
@@ -154,7 +146,7 @@ def engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            _owner_only_file(Path(parsed.database))
+            owner_only_file(Path(parsed.database))
         eng = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
         @sa.event.listens_for(eng, "connect")
