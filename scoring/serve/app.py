@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from scoring.db import ensure
 from scoring.reports.officer import index_page
+from scoring.review import run_list as list_of_run
 from scoring.review import verify
 from scoring.serve import accesslog, admin, auth, people, signin
 from scoring.serve import review_state as state
@@ -39,6 +40,7 @@ from scoring.serve.web import (
     redirect,
     render,
     session_of,
+    shown_time,
 )
 
 MESSAGES = {
@@ -54,6 +56,13 @@ FILTERS = (
     ("mine", "assigned to me"),
 )
 REPORT_SUFFIXES = (".html", ".docx", ".md", ".json")
+TITLES = {
+    400: "Not accepted",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Not allowed",
+    502: "Sign-in failed",
+}
 
 
 def create_app(service: Service) -> SecurityHeaders:
@@ -66,7 +75,7 @@ def create_app(service: Service) -> SecurityHeaders:
         return render(
             "error.html",
             status,
-            title="Not allowed" if status == 403 else "Not found",
+            title=TITLES.get(status, "Something went wrong"),
             message=message,
             service=bar(session) if session else None,
         )
@@ -84,10 +93,10 @@ def create_app(service: Service) -> SecurityHeaders:
             )
         return refuse(request, str(exc.detail), exc.status_code, getattr(request.state, "session", None))
 
-    # --- runs and the list ---------------------------------------------------------------------
     signin.add_routes(app, service)
     people.add_routes(app, service)  # before the reports' catch-all address below
 
+    # --- runs and the list ---------------------------------------------------------------------
     @app.get("/runs")
     def runs(request: Request) -> Response:
         session = session_of(request, service)
@@ -102,9 +111,11 @@ def create_app(service: Service) -> SecurityHeaders:
             if user.may("reports"):
                 links += [(REPORTS[k][1], f"/runs/{r['as_of']}/{REPORTS[k][0]}") for k in r["reports"]]  # type: ignore[attr-defined]
             row = {**r, "links": links, "listed": "–", "reviewed": "–", "override": "–"}
-            if status and r["servable"]:
-                loaded = servable(service.runs_dir, str(r["as_of"]))
-                figures = state.summary(service.review_log, loaded.as_of, loaded.people)
+            row["created_at"] = shown_time(r["created_at"])
+            if status:  # counted over the run's list alone (its page frames are not loaded for this)
+                as_of = str(r["as_of"])
+                listed = list_of_run(service.runs_dir / as_of)["person_id"].tolist()
+                figures = state.summary(service.review_log, as_of, listed)
                 row.update(
                     listed=str(figures["listed"]),
                     reviewed=f"{figures['reviewed']} ({state.share(figures['share_reviewed'])})",

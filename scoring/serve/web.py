@@ -286,6 +286,5 @@ def need(
         log_access(
             service, request, session.user, "refused", what, justification=session.justification, **where
         )
-        raise HTTPException(
-            status_code=403, detail=f"Your role ({session.user.role}) may not open this page."
-        )
+        refusal = f"Your role ({session.user.role}) may not open this page. The attempt is in the access log."
+        raise HTTPException(status_code=403, detail=refusal)
