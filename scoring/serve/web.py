@@ -83,10 +83,13 @@ def client(request: Request) -> str:
 
 
 def local_path(target: str | None, default: str = "/runs") -> str:
-    """``target`` when it is a path on this site (never another site: ``//x``, ``/\\x``, ``http:``)."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")) and "\r" not in target:
-        return target
-    return default
+    """``target`` when it is a path on this site (never another site: ``//x``, ``/\\x``, ``http:``;
+    nor a path with white space or control characters, which browsers drop: ``/<tab>/x`` is ``//x``)."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return default
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return default
+    return target
 
 
 def redirect(url: str) -> RedirectResponse:

@@ -123,12 +123,13 @@ def test_sign_in_needs_its_token_and_this_origin_and_never_redirects_off_site(se
         "/login", data={**data, "csrf": token(page.text)}, headers={"origin": "https://evil.test"}
     )
     assert cross.status_code == 403
-    for target in ("//evil.test/x", "https://evil.test", "/\\evil.test", "javascript:alert(1)"):
+    targets = ("//evil.test/x", "https://evil.test", "/\\evil.test", "javascript:alert(1)", "/\t/x", "/\n/x")
+    for target in targets:
         fresh = token(http.get("/login").text)
         response = http.post("/login", data={**data, "csrf": fresh, "next": target})
         assert response.headers["location"] == "/runs", target
     events = [r["event"] for r in ledger.rows(service.database, "security_log")]
-    assert events.count("login") == 4 and "login-failed" not in events
+    assert events.count("login") == len(targets) and "login-failed" not in events
 
 
 def test_a_decision_without_a_reason_is_refused_and_nothing_is_written(service) -> None:
