@@ -449,7 +449,8 @@ def index_page(
     person's offence terms for the search when already worked out (:func:`offence_terms`).
 
     ``service`` is set when the review service serves the page (:mod:`scoring.serve`): who is signed
-    in, the forms' CSRF token, and ``href(person_id)`` for the links to person pages.
+    in, the forms' CSRF token, ``href(person_id)`` for the links to person pages, and ``shown``, the
+    people the table keeps under a filter (every figure on the page stays about the whole list).
     """
     env = environment()
     listed = listed.sort_values(["rank", "person_id"], kind="mergesort").reset_index(drop=True)
@@ -460,11 +461,13 @@ def index_page(
     counts, gone = changes(listed, left)
     rows = index_rows(listed, by_review, as_of, terms)
     if service is not None:
-        href = service["href"]
+        href, shown = service["href"], service.get("shown")
+        rows = [r for r in rows if shown is None or r["person_id"] in shown]  # type: ignore[operator]
         for row in rows:
             row["href"] = href(row["person_id"])  # type: ignore[operator]
     return env.get_template("officer_index.html").render(
         rows=rows,
+        total=len(listed),
         counts=counts,
         left=gone,
         review=review_figures(review_summary, previous_review),

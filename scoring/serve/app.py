@@ -153,7 +153,7 @@ def create_app(service: Service) -> SecurityHeaders:
         )
         if keep is None:
             show, keep = "all", set(people)
-        listed = loaded.listed[loaded.listed["person_id"].astype(str).isin(keep)]
+
         service_context = {
             **bar(session),
             "href": lambda p: person_href(as_of, p),
@@ -165,7 +165,9 @@ def create_app(service: Service) -> SecurityHeaders:
             "filters": [(words, f"?show={key}", key == show) for key, words in FILTERS],
             "filter_note": ""
             if show == "all"
-            else f"Showing {len(listed)} of {len(people)} listed people ({dict(FILTERS)[show]}).",
+            else f"Showing {len(keep)} of {len(people)} listed people ({dict(FILTERS)[show]}); "
+            "every figure on this page is about the whole list.",
+            "shown": keep,
             "actions": [("Review progress, who decided what, and assignments", f"/runs/{as_of}/progress")]
             if session.user.may("progress")
             else [],
@@ -177,7 +179,7 @@ def create_app(service: Service) -> SecurityHeaders:
         )
         page = index_page(
             as_of=as_of,
-            listed=listed,
+            listed=loaded.listed,
             left=loaded.left,
             reasons=loaded.reasons,
             evidence=loaded.evidence,

@@ -269,6 +269,13 @@ def test_a_supervisor_assigns_people_and_the_officer_sees_their_queue(service) -
     mine = officer.get(f"/runs/{AS_OF}/?show=mine").text
     assert "Showing 2 of 5 listed people (assigned to me)" in mine
     assert re.search(r"assigned to you</span><span class=\"value\">2</span>", mine)
+    assert "The list: 2 of 5 people shown" in mine
+    everyone = officer.get(f"/runs/{AS_OF}/").text
+    figures = re.compile(
+        r'<span class="label">(new|stayed|returned|left|reviewed)</span><span class="value">([^<]+)<'
+    )
+    assert figures.findall(mine) == figures.findall(everyone)  # the figures stay about the whole list
+    assert ("new", "2") in figures.findall(mine)
     page = officer.get(f"/runs/{AS_OF}/people/P0007").text
     assert "Assigned to <strong>pc-officer (by ds-supervisor)</strong>" in page
     refused = officer.post(
