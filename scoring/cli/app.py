@@ -15,6 +15,7 @@ from scoring.cli.matrix import backtest, splits
 from scoring.cli.monthly import promote, run
 from scoring.cli.records import synth, validate
 from scoring.cli.review import review, status, verify_log
+from scoring.cli.runs import prune, runs
 from scoring.cli.serve import access_log, serve, users
 from scoring.terminal import safe
 
@@ -31,6 +32,8 @@ app.command("verify-log")(verify_log)
 app.command()(serve)
 app.add_typer(users, name="users")
 app.command("access-log")(access_log)
+app.command()(runs)
+app.command()(prune)
 
 
 def main() -> None:

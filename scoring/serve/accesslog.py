@@ -48,13 +48,13 @@ def entries(
     return [{c: r[c] for c in COLUMNS} for r in rows]
 
 
-def consulted(url: str, action: str, **filters: str | None) -> None:
-    """Log that the access log itself was read (or exported) on the command line, by the account
-    of the operating system (s62 covers consultation of the log's personal data too)."""
+def record_cli(
+    url: str, action: str, what: str, *, justification: str, run: str = "", person_id: str = ""
+) -> None:
+    """An access-log entry for something done on the command line, by the operating-system account."""
     import getpass
     import socket
 
-    shown = ", ".join(f"{k}={v}" for k, v in filters.items() if v) or "all entries"
     ledger.append(
         url,
         "access_log",
@@ -63,12 +63,25 @@ def consulted(url: str, action: str, **filters: str | None) -> None:
             "user_name": f"os:{getpass.getuser()}"[:120],
             "role": "command line",
             "action": action,
-            "what": one_line(f"access log ({shown})")[:60],
-            "run": "",
-            "person_id": one_line(filters.get("person") or ""),
-            "justification": "harmrank access-log on the command line",
+            "what": one_line(what)[:60],
+            "run": one_line(run)[:32],
+            "person_id": one_line(person_id),
+            "justification": one_line(justification),
             "client": socket.gethostname()[:64],
         },
+    )
+
+
+def consulted(url: str, action: str, **filters: str | None) -> None:
+    """Log that the access log itself was read (or exported) on the command line (s62 covers
+    consultation of the log's personal data too)."""
+    shown = ", ".join(f"{k}={v}" for k, v in filters.items() if v) or "all entries"
+    record_cli(
+        url,
+        action,
+        f"access log ({shown})",
+        person_id=filters.get("person") or "",
+        justification="harmrank access-log on the command line",
     )
 
 
