@@ -14,6 +14,19 @@ from scoring.terminal import plain
 console = Console(stderr=False)
 err_console = Console(stderr=True)
 
+EXIT_RELEASED = 0
+"""`harmrank run`: the list is written and the equality gate released the model."""
+EXIT_FAILED = 1
+"""A bug, or a check that failed (a tampered log, a refused promotion)."""
+EXIT_REFUSED_INPUT = 2
+"""Refused input: bad records, config or options; nothing is written."""
+EXIT_NOT_FOR_RELEASE = 3
+"""`harmrank run`: the list is written and marked, but the equality gate says not for release."""
+EXIT_NOT_AUDITED = 4
+"""`harmrank run`: the list is written, but there was no equality audit (no backtest or no
+protected table), so nothing says it may be released."""
+RELEASE_EXIT = {"for release": EXIT_RELEASED, "not for release": EXIT_NOT_FOR_RELEASE}
+
 DEFAULT_CONFIG = Path("configs/default.yaml")
 DEFAULT_SYNTH_CONFIG = Path("configs/synthetic.yaml")
 

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from scoring.cli.common import DEFAULT_CONFIG, console, facts_table, parse_date
+from scoring.cli.common import (
+    DEFAULT_CONFIG,
+    EXIT_NOT_AUDITED,
+    EXIT_RELEASED,
+    RELEASE_EXIT,
+    console,
+    facts_table,
+    parse_date,
+)
 from scoring.cli.records import keep_rejected_rows
 from scoring.terminal import plain, safe
 
@@ -31,9 +42,11 @@ def run(
         Path | None, typer.Option(help="Records directory (default: data_dir in the config).")
     ] = None,
 ) -> None:
-    """Run the monthly job for one as-of date and write runs/<DATE>/.
+    """Run the monthly job for one as-of date and write runs/<DATE>/ (with its log, run.log).
 
     One run of a date at a time: a second is refused while the first holds runs/.<DATE>.lock.
+    Exit status: 0 the list is written and released; 3 written and marked, but not for release
+    (the equality gate); 4 written, with no equality audit; 2 input refused, nothing written.
     """
     from scoring.config import load_config
     from scoring.io import run_lock
@@ -49,10 +62,16 @@ def run(
     with run_lock(cfg.runs_dir, day.isoformat()) as tidied:  # one run of a date at a time
         for line in tidied:
             console.print(f"[yellow]Tidied:[/yellow] {safe(line)}", highlight=False)
-        with keep_rejected_rows(cfg.runs_dir / f"{day.isoformat()}.rejected"):
-            result = run_monthly(cfg, day, data_dir, RichReporter(console))
-        run_dir, listing = write_run(result, cfg, data_dir)
-        tracked = _track(result, cfg, run_dir)
+        journal = cfg.runs_dir / f".{day.isoformat()}.log"
+        with run_log(journal):
+            with keep_rejected_rows(cfg.runs_dir / f"{day.isoformat()}.rejected"):
+                result = run_monthly(cfg, day, data_dir, RichReporter(console))
+            run_dir, listing = write_run(result, cfg, data_dir)
+            tracked = _track(result, cfg, run_dir)
+            release = result.equality.release if result.equality is not None else "not audited"
+            code = RELEASE_EXIT.get(release, EXIT_NOT_AUDITED)
+            logging.getLogger("harmrank").info("release: %s; exit status %d", release, code)
+        journal.replace(run_dir / "run.log")
     console.print(validation_table(result.validation))
     console.print(_top_table(listing.listed.head(10)))
     rows = [
@@ -83,6 +102,41 @@ def run(
     if tracked is not None:
         registered = f", registered as version {tracked.version} (alias candidate)" if tracked.version else ""
         console.print(f"MLflow run {tracked.run_id}{registered}; `harmrank promote` checks it against V100.")
+    console.print(f"Run log: {safe(run_dir / 'run.log')}", highlight=False)
+    if code != EXIT_RELEASED:  # the list is written; operations must not pass it on as released
+        console.print(
+            f"[bold]Release: {safe(release)}[/bold]: the list is written and marked; exit status {code}.",
+            highlight=False,
+        )
+        raise typer.Exit(code)
+
+
+@contextmanager
+def run_log(path: Path) -> Iterator[Path]:
+    """Everything logged during a run at INFO and above (harmrank's stages and timings, MLflow's
+    and the libraries' messages) goes to ``path``; the console keeps showing warnings only."""
+    handler = logging.FileHandler(path, mode="w", encoding="utf-8")
+    handler.setLevel(logging.INFO)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root, mlflow_log = logging.getLogger(), logging.getLogger("mlflow")
+    levels = {h: h.level for h in [*root.handlers, *mlflow_log.handlers]}
+    for h in root.handlers:
+        h.setLevel(max(h.level, root.level))  # the console keeps its threshold
+    for h in mlflow_log.handlers:
+        h.setLevel(max(h.level, logging.WARNING))  # MLflow's INFO lines stay out of the console
+    old_level = root.level
+    root.setLevel(min(old_level, logging.INFO))
+    root.addHandler(handler)
+    mlflow_log.addHandler(handler)
+    try:
+        yield path
+    finally:
+        root.removeHandler(handler)
+        mlflow_log.removeHandler(handler)
+        root.setLevel(old_level)
+        for h, level in levels.items():
+            h.setLevel(level)
+        handler.close()
 
 
 def _top_table(top: pd.DataFrame) -> Table:

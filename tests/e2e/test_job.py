@@ -16,6 +16,7 @@ import yaml
 from typer.testing import CliRunner
 
 from scoring.cli import app, main
+from scoring.cli.common import EXIT_NOT_AUDITED, EXIT_NOT_FOR_RELEASE, EXIT_RELEASED, RELEASE_EXIT
 from scoring.outputs import PUBLISHED_COLUMNS
 from tests.browser import Page, browser  # noqa: F401
 from tests.scoring.reports.figure_check import check_equality_page
@@ -92,6 +93,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+WRITTEN = (EXIT_RELEASED, EXIT_NOT_FOR_RELEASE, EXIT_NOT_AUDITED)
+"""Exit statuses of `harmrank run` when the list is written (released, not for release, not audited)."""
+
+
 def run_job(
     world: Path, tmp: Path, name: str, *, tracking: bool = False, analyses: bool = False, output: bool = False
 ) -> Any:
@@ -99,8 +104,13 @@ def run_job(
     runs = tmp / name
     config = write_config(tmp, runs, tracking=tracking, analyses=analyses)
     result = runner.invoke(app, ["run", "--as-of", AS_OF, "--data", str(world), "--config", str(config)])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code in WRITTEN, result.output
     assert "top100.csv" in result.output
+    release = json.loads((runs / AS_OF / "manifest.json").read_text())["release"]["status"]
+    assert result.exit_code == RELEASE_EXIT.get(release, EXIT_NOT_AUDITED), (release, result.exit_code)
+    log = (runs / AS_OF / "run.log").read_text()
+    assert " INFO harmrank: " in log and f"release: {release}; exit status {result.exit_code}" in log
+    assert " INFO mlflow" not in result.output  # third-party INFO lines stay in the log
     if (runs / AS_OF / "equality.html").is_file():  # the analyst is told where it is and what it found
         assert "Equality report:" in result.output and "equality: disparities flagged" in result.output
         assert "gate checks:" in result.output
@@ -369,7 +379,7 @@ def test_a_champion_is_backtested_and_audited_on_the_months_after_its_fit(
     config = write_config(tmp_path, runs, tracking=True)
     earlier = "2026-09-01"
     trained = runner.invoke(app, ["run", "--as-of", earlier, "--data", str(world), "--config", str(config)])
-    assert trained.exit_code == 0, trained.output
+    assert trained.exit_code in WRITTEN, trained.output
     cfg = load_config(config)
     from mlflow import MlflowClient
 
@@ -377,7 +387,7 @@ def test_a_champion_is_backtested_and_audited_on_the_months_after_its_fit(
     fit = json.loads((runs / earlier / "manifest.json").read_text())["training"]
     last_fit = max(fit["train_dates"] + fit["validation_dates"] + fit["calibration_dates"])
     scored = runner.invoke(app, ["run", "--as-of", AS_OF, "--data", str(world), "--config", str(config)])
-    assert scored.exit_code == 0, scored.output
+    assert scored.exit_code in WRITTEN, scored.output
     run_dir = runs / AS_OF
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["training"]["model_source"] == "champion"
@@ -438,7 +448,7 @@ def test_second_month_shows_changes_and_recorded_reviews(world: Path, tmp_path: 
     config = write_config(tmp_path, runs)
     for as_of in ("2026-10-01", AS_OF):
         result = runner.invoke(app, ["run", "--as-of", as_of, "--data", str(world), "--config", str(config)])
-        assert result.exit_code == 0, result.output
+        assert result.exit_code in WRITTEN, result.output
     assert "Officer report:" in result.output and "index.html" in result.output
     october = pd.read_csv(runs / "2026-10-01" / "top100.csv", dtype={"person_id": str})
     november = pd.read_csv(runs / AS_OF / "top100.csv", dtype={"person_id": str})
@@ -480,7 +490,7 @@ def test_second_month_shows_changes_and_recorded_reviews(world: Path, tmp_path: 
     assert "98 of 100" in status.output  # 98 of 100 still await review
 
     rerun = runner.invoke(app, ["run", "--as-of", AS_OF, "--data", str(world), "--config", str(config)])
-    assert rerun.exit_code == 0, rerun.output
+    assert rerun.exit_code in WRITTEN, rerun.output
     index = (runs / AS_OF / "report" / "index.html").read_text()
     assert "100%" in index or "1%" in index  # the override rate (1 of 1) or the share reviewed (1 of 100)
     if person in set(november["person_id"]):
