@@ -13,13 +13,14 @@ from models.importance import shap_importance
 from scoring.backtesting import metrics_document
 from scoring.config import RunConfig
 from scoring.equality import police_activity_by_group, write_equality
+from scoring.excel import write_list_workbook
 from scoring.governance import governance_facts, write_governance
 from scoring.io import atomic_directory, sha256, write_csv, write_json, write_table
 from scoring.listing import Listing, build_listing
 from scoring.pipeline import RunResult
 from scoring.records import write_quarantine
 from scoring.reports.model import render_model_report
-from scoring.reports.officer import render_officer_report
+from scoring.reports.officer import order_statement, render_officer_report
 
 PACKAGES = (
     "harmrank",
@@ -168,6 +169,15 @@ def write_run(result: RunResult, config: RunConfig, data_dir: Path) -> tuple[Pat
     with atomic_directory(target) as staging:
         write_csv(top, staging / "top100.csv", float_format=f"%.{decimals}f")
         write_table(top.reset_index(drop=True), staging / "top100.parquet")
+        write_list_workbook(
+            top,
+            staging / "top100.xlsx",
+            as_of=result.as_of.date().isoformat(),
+            marking=config.output.marking,
+            order=order_statement(listing.listed, config.scoring.rank_by),
+            advisory=ADVISORY,
+            decimals=decimals,
+        )
         write_table(listing.reasons, staging / "reasons.parquet")
         write_table(listing.families, staging / "reason_families.parquet")
         write_table(listing.evidence, staging / "evidence.parquet")
