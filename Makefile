@@ -8,18 +8,19 @@ WORLD  ?= data/world
 export OMP_WAIT_POLICY ?= PASSIVE
 export MLFLOW_DISABLE_TELEMETRY ?= true
 
-.PHONY: demo test lint typecheck check install install-dev world browser postgres clean
+.PHONY: demo test lint typecheck check install install-dev world browser postgres clean lock wheelhouse
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+# Installs are pinned by constraints.txt (the lock file; `make lock` regenerates it).
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -c constraints.txt -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+$(VENV)/.installed-dev: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed
@@ -63,6 +64,18 @@ typecheck: $(VENV)/.installed-dev
 
 # Everything CI runs: lint, types, tests.
 check: lint typecheck test
+
+# The lock file: every installed package's version, from the dev environment.
+lock: $(VENV)/.installed-dev
+	{ sed -n '1,3p' constraints.txt; $(BIN)/pip freeze --exclude-editable | grep -v '^harmrank' | sort -f; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+
+# Wheels of harmrank and every dependency, pinned, for a force network without internet:
+#   pip install --no-index --find-links wheelhouse -c wheelhouse/constraints.txt harmrank
+wheelhouse: | $(BIN)/python
+	$(BIN)/pip wheel --quiet --wheel-dir wheelhouse -c constraints.txt .
+	$(BIN)/pip download --quiet --dest wheelhouse -c constraints.txt setuptools wheel setuptools-scm pip
+	cp constraints.txt wheelhouse/
 
 clean:
 	rm -rf $(VENV) data runs .pytest_cache

@@ -18,6 +18,7 @@ from scoring.governance import governance_facts, write_governance
 from scoring.io import atomic_directory, sha256, write_csv, write_json, write_table
 from scoring.listing import Listing, build_listing
 from scoring.pipeline import RunResult
+from scoring.provenance import provenance
 from scoring.records import write_quarantine
 from scoring.reports.model import render_model_report
 from scoring.reports.officer import order_statement, render_officer_report
@@ -131,6 +132,7 @@ def manifest(
         "review_log": str(config.scoring.review_log),
         "review_log_head": log_head,
         "release": _release(result),
+        "code": provenance(),
         "packages": package_versions(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
