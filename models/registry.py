@@ -1,8 +1,11 @@
 """MLflow tracking and the model registry: the one module that talks to MLflow.
 
 A run logs the config (``config.json`` and flattened ``config.*`` params), the params, every
-figure of the backtest's metrics table, the LightGBM booster (native text, ``model.lgb``), the
-calibrator and the report files. Metric names:
+figure of the backtest's metrics table, the scoring unit as an MLflow pyfunc model (``model``:
+the LightGBM booster in its own text format, the calibrator as JSON, the harm model when the list
+is ranked by expected harm, the ordered features; see :mod:`models.pyfunc` and :mod:`models.unit`)
+and the report files. The calibrator is also written beside the run (``calibrator/calibrator.json``)
+for an auditor who reads the run rather than the model. Metric names:
 
 pooled
     ``<model>.<metric>`` or ``<model>.<metric>_at_<k>``, plus ``_lo`` / ``_hi`` for the interval
@@ -11,42 +14,49 @@ per month
     the same names under ``monthly/``, with ``step`` = months since 1970-01 and the month's date as
     timestamp, so MLflow plots them as series.
 
-The calibrator is stored as JSON (``calibrator/calibrator.json``): the method, the kind of
-score it reads, and its isotonic steps, Platt slope and intercept or beta coefficients, written with Python's
-shortest exact float repr. It is readable by an auditor, needs no unpickling of stored code, and
-reloads to a :class:`models.calibrate.Calibrator` whose ``transform`` is identical.
-
 Registry: :func:`register_candidate` makes a run's model a version of ``harmrank`` with alias
 ``candidate`` and records the headline figures in the version's tags; :func:`promote` moves alias
-``champion`` to it under :data:`PROMOTION_RULE`; :func:`load_champion` returns what scoring needs.
+``champion`` to it under :data:`PROMOTION_RULE`; :func:`load_champion` returns what scoring needs,
+read from the registered scoring unit (the same files ``mlflow.pyfunc.load_model`` reads).
+
+A local store (SQLite file and artifact directory) records absolute ``file://`` artifact
+locations, and MLflow 3 keeps no relative ones. :func:`relocate_store` (run on every connection)
+rewrites them when the store has been copied or moved to where the settings now point.
 ``import mlflow`` takes about 2 s, so it is imported inside the functions that use it.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import re
+import sqlite3
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import unquote
 
-import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from features.errors import PipelineError
 from models.calibrate import Calibrator
+from models.unit import ScoringUnit, calibrator_from_dict, calibrator_to_dict
 
 if TYPE_CHECKING:
     import lightgbm as lgb
     from mlflow import MlflowClient
     from mlflow.entities import Metric
+
+    from models.expected_harm import HarmGivenOutcome
+
+log = logging.getLogger("harmrank")
 
 CANDIDATE, CHAMPION = "candidate", "champion"
 BLOCK_TAG = "release_blocked"  # set (value: the reason) by the equality gate to stop promotion
@@ -135,9 +145,78 @@ def _connect(settings: TrackingSettings) -> tuple[Any, MlflowClient]:
     uri = settings.tracking_uri()
     if uri.startswith("sqlite:///"):
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    moved_from = relocate_store(settings)
+    if moved_from is not None:
+        log.warning(
+            "MLflow store moved: its artifact locations now point to %s", settings.artifact_location()
+        )
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     return mlflow, mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+#: (table, column) of every artifact location a SQLite store records (MLflow 3's schema)
+_LOCATIONS = (
+    ("experiments", "artifact_location"),
+    ("runs", "artifact_uri"),
+    ("logged_models", "artifact_location"),
+    ("model_versions", "storage_location"),
+)
+
+
+def relocate_store(settings: TrackingSettings) -> str | None:
+    """Point a copied or moved local store at its artifacts' new place; the old root, or None.
+
+    MLflow records every experiment's, run's and model's artifact location as an absolute
+    ``file://`` URI, and keeps no relative ones (``mlflow-artifacts:`` locations need a tracking
+    server). When the experiment's recorded root is not ``settings.artifact_dir`` but that
+    directory holds every logged model recorded under the old root (the store was copied or moved
+    whole), each location under the old root is rewritten to the new one, so that harmrank and
+    plain MLflow (``models:/harmrank@champion``) read the copy. Otherwise nothing changes.
+    """
+    uri = settings.tracking_uri()
+    db = Path(uri.removeprefix("sqlite:///"))
+    if not uri.startswith("sqlite:///") or not db.is_file():
+        return None
+    new_root, new = settings.artifact_location(), settings.artifact_location().as_uri()
+    connection = sqlite3.connect(db, timeout=30)
+    try:
+        with connection:  # one transaction: every location is rewritten, or none
+            query = "SELECT artifact_location FROM experiments WHERE name = ?"
+            row = connection.execute(query, (settings.experiment,)).fetchone()
+            old = None if row is None else str(row[0])
+            if old is None or old == new or not old.startswith("file:"):
+                return None
+            if not _holds_models(connection, old, new_root):
+                message = "tracking.artifact_dir is %s, but the store keeps its artifacts in %s (still used)"
+                log.warning(message, new_root, old)
+                return None
+            for table, column in _LOCATIONS:
+                connection.execute(
+                    f"UPDATE {table} SET {column} = ? || substr({column}, ?) WHERE {_under(column)}",
+                    (new, len(old) + 1, len(old), old, len(old), len(old) + 1),
+                )
+    except sqlite3.OperationalError:  # not (yet) an MLflow store: nothing to relocate
+        return None
+    finally:
+        connection.close()
+    return old
+
+
+def _under(column: str) -> str:
+    """SQL: ``column`` is a root or a path under it; parameters len(root), root, len(root), len(root) + 1."""
+    return f"substr({column}, 1, ?) = ? AND (length({column}) = ? OR substr({column}, ?, 1) = '/')"
+
+
+def _holds_models(connection: sqlite3.Connection, old: str, new_root: Path) -> bool:
+    """Whether ``new_root`` holds the artifacts of every logged model recorded under ``old``."""
+    rows = connection.execute(
+        f"SELECT artifact_location FROM logged_models WHERE {_under('artifact_location')}",
+        (len(old), old, len(old), len(old) + 1),
+    ).fetchall()
+    return new_root.is_dir() and all(
+        (new_root / unquote(r[0][len(old) :].lstrip("/"))).is_dir() for r in rows
+    )
 
 
 def _get(fetch: Callable[[], T]) -> T | None:
@@ -225,78 +304,12 @@ def _headline_model(metrics: pd.DataFrame, model_name: str | None) -> str:
     return lightgbm[0]
 
 
-CALIBRATOR_FORMATS = ("harmrank.calibrator/2", "harmrank.calibrator/3")
-
-
-def calibrator_to_dict(calibrator: Calibrator) -> dict[str, object]:
-    """A fitted calibrator as JSON-ready data (exact: floats are written by their repr).
-
-    ``isotonic`` and ``sigmoid`` keep format ``harmrank.calibrator/2``, which older harmrank reads;
-    the methods added since (``isotonic_interp``, ``beta``) are ``harmrank.calibrator/3``:
-    isotonic_interp adds the steps' mean scores (``centres``) to the isotonic block, beta writes
-    its three coefficients (a, b, c) and their covariance.
-    """
-    new = calibrator.method in ("isotonic_interp", "beta")
-    state: dict[str, object] = {
-        "format": CALIBRATOR_FORMATS[1] if new else CALIBRATOR_FORMATS[0],
-        "method": calibrator.method,
-        "scores_are": calibrator.scores_are,
-        "n": int(calibrator.n_),
-        "base_rate": float(calibrator.base_rate_),
-    }
-    if calibrator.method in ("isotonic", "isotonic_interp"):
-        steps: dict[str, object] = {
-            "min_step_rows": int(calibrator.min_step_rows),
-            "edges": calibrator.band_edges_.tolist(),
-            "n": calibrator.band_n_.tolist(),
-            "positives": calibrator.band_positives_.tolist(),
-        }
-        if calibrator.method == "isotonic_interp":
-            steps["centres"] = calibrator.band_centres_.tolist()
-        state["isotonic"] = steps
-    elif calibrator.method == "sigmoid":
-        state["sigmoid"] = {
-            "slope": float(calibrator.slope_),
-            "intercept": float(calibrator.intercept_),
-            "covariance": calibrator.band_cov_.tolist(),
-        }
-    else:
-        state["beta"] = {
-            "coefficients": calibrator.coef_.tolist(),
-            "covariance": calibrator.band_cov_.tolist(),
-        }
-    return state
-
-
-def calibrator_from_dict(state: Mapping[str, Any]) -> Calibrator:
-    """The calibrator that :func:`calibrator_to_dict` wrote (either format)."""
-    if state.get("format") not in CALIBRATOR_FORMATS:
-        raise PipelineError(f"unknown calibrator format {state.get('format')!r}; log the model again")
-    calibrator = Calibrator(state["method"], state["scores_are"])
-    calibrator.n_, calibrator.base_rate_ = int(state["n"]), float(state["base_rate"])
-    if calibrator.method in ("isotonic", "isotonic_interp"):
-        steps = state["isotonic"]
-        calibrator.min_step_rows = int(steps["min_step_rows"])
-        calibrator.band_edges_ = np.asarray(steps["edges"], dtype="float64")
-        calibrator.band_n_ = np.asarray(steps["n"], dtype="int64")
-        calibrator.band_positives_ = np.asarray(steps["positives"], dtype="int64")
-        if "centres" in steps:
-            calibrator.band_centres_ = np.asarray(steps["centres"], dtype="float64")
-    elif calibrator.method == "sigmoid":
-        sigmoid = state["sigmoid"]
-        calibrator.slope_, calibrator.intercept_ = float(sigmoid["slope"]), float(sigmoid["intercept"])
-        calibrator.band_cov_ = np.asarray(sigmoid["covariance"], dtype="float64")
-    elif calibrator.method == "beta":
-        beta = state["beta"]
-        calibrator.coef_ = np.asarray(beta["coefficients"], dtype="float64")
-        calibrator.band_cov_ = np.asarray(beta["covariance"], dtype="float64")
-    else:
-        raise PipelineError(f"unknown calibration method {calibrator.method!r} in a stored calibrator")
-    return calibrator
+#: what the scoring unit needs besides harmrank itself (which must be installed where it is loaded)
+REQUIREMENTS = ("lightgbm", "numpy", "pandas", "scipy", "scikit-learn", "pydantic")
 
 
 def _requirements() -> list[str]:
-    return [f"{name}=={metadata.version(name)}" for name in ("lightgbm", "numpy", "pandas")]
+    return [f"{name}=={metadata.version(name)}" for name in REQUIREMENTS]
 
 
 def log_run(
@@ -312,6 +325,9 @@ def log_run(
     tags: dict[str, str],
     model_name: str | None = None,
     extra_metrics: Mapping[str, float] | None = None,
+    harm_model: HarmGivenOutcome | None = None,
+    feature_dtypes: Mapping[str, Any] | None = None,
+    protected: Sequence[str] = (),
 ) -> str | None:
     """Log one monthly run; returns its run id, or None when tracking is disabled.
 
@@ -325,7 +341,8 @@ def log_run(
         :attr:`models.evaluate.EvaluationResult.table`: model, month, metric, k, ties, value,
         lo, hi, greater_is_better.
     booster, calibrator
-        The model scored with, logged natively (``model.lgb``), and its fitted calibrator.
+        The model scored with and its fitted calibrator, logged with ``harm_model`` as one scoring
+        unit, the pyfunc model ``model`` (:mod:`models.pyfunc`).
     artifacts
         Report files (or directories), logged under ``reports/``.
     model_name
@@ -333,6 +350,13 @@ def log_run(
         ``lightgbm*`` model in the table.
     extra_metrics
         Further pooled figures by name (such as the equality audit's), logged as they are.
+    harm_model
+        The harm-given-outcome model when the list is ranked by expected harm.
+    feature_dtypes
+        Each feature's dtype as the job builds it, for the model's signature (default: float64).
+    protected
+        Protected characteristics (the protected table's columns) the model refuses as inputs,
+        besides :data:`models.pyfunc.PROTECTED_NAMES`.
     """
     if not settings.enabled:
         return None
@@ -340,6 +364,9 @@ def log_run(
     if missing:
         raise PipelineError(f"report files to log are missing: {missing}; write them before logging")
     model = _headline_model(metrics, model_name)
+    features = list(booster.feature_name())
+    unit = ScoringUnit(booster, calibrator, features, [p for p in protected if p not in features], harm_model)
+    dtypes = dict(feature_dtypes) if feature_dtypes is not None else dict.fromkeys(features, "float64")
     mlflow, client = _connect(settings)
     from mlflow.entities import Metric, Param, RunTag
 
@@ -360,7 +387,9 @@ def log_run(
             client.log_batch(run_id, metrics=metric_batch[i : i + _METRICS_PER_BATCH])
         with warnings.catch_warnings():  # mlflow.pyfunc warns about its own type hints on first import
             warnings.filterwarnings("ignore", category=UserWarning, module=r"mlflow\.types\.")
-            info = mlflow.lightgbm.log_model(booster, name="model", pip_requirements=_requirements())
+            from models.pyfunc import log_scoring_unit
+
+            info = log_scoring_unit(unit, dtypes, _requirements())
         client.set_tag(run_id, MODEL_URI_TAG, info.model_uri)
         client.log_text(run_id, json.dumps(calibrator_to_dict(calibrator), indent=1), CALIBRATOR_PATH)
         client.log_text(run_id, json.dumps(config, indent=2, default=str, sort_keys=True), "config.json")
@@ -402,7 +431,8 @@ def register_candidate(settings: TrackingSettings, run_id: str) -> int:
         raise PipelineError(f"run {run_id} logged no model; log it with harmrank before registering")
     name = settings.registered_model
     if _get(lambda: client.get_registered_model(name)) is None:
-        client.create_registered_model(name, description="harmrank ranker: LightGBM booster + calibrator.")
+        description = "harmrank scoring unit (pyfunc): LightGBM booster, calibrator, harm model when used."
+        client.create_registered_model(name, description=description)
     figures = _headline_figures(client, run_id)
     tags = {key: value if isinstance(value, str) else repr(value) for key, value in figures.items()}
     version = client.create_model_version(
@@ -489,8 +519,10 @@ def _unfinished(client: MlflowClient, run: Any, explicit: bool) -> list[str]:
 def load_champion(settings: TrackingSettings) -> tuple[lgb.Booster, Calibrator, int] | None:
     """The champion's booster, calibrator and version; None without a champion (or tracking).
 
-    The booster returns what it was trained to: ``predict(X, raw_score=True)`` is the margin the
-    calibrator reads.
+    They are read from the registered scoring unit, the files ``mlflow.pyfunc.load_model`` reads. A
+    version registered before the scoring unit (a bare LightGBM model) is read as it was logged: its
+    booster, and the calibrator beside its run. The booster returns what it was trained to:
+    ``predict(X, raw_score=True)`` is the margin the calibrator reads.
     """
     if not settings.enabled:
         return None
@@ -499,10 +531,28 @@ def load_champion(settings: TrackingSettings) -> tuple[lgb.Booster, Calibrator, 
     version = _alias(client, name, CHAMPION)
     if version is None:
         return None
-    found = client.get_model_version(name, version)
-    booster = mlflow.lightgbm.load_model(f"models:/{name}/{version}")
-    state = json.loads(mlflow.artifacts.load_text(f"runs:/{found.run_id}/{CALIBRATOR_PATH}"))
-    return booster, calibrator_from_dict(state), int(version)
+    uri = f"models:/{name}/{version}"
+    if "lightgbm" in mlflow.models.get_model_info(uri).flavors:  # registered before the scoring unit
+        found = client.get_model_version(name, version)
+        booster = mlflow.lightgbm.load_model(uri)
+        state = json.loads(mlflow.artifacts.load_text(f"runs:/{found.run_id}/{CALIBRATOR_PATH}"))
+        return booster, calibrator_from_dict(state), int(version)
+    unit = load_champion_unit(settings, version)
+    return unit.booster, unit.calibrator, int(version)
+
+
+def load_champion_unit(settings: TrackingSettings, version: str | int | None = None) -> ScoringUnit:
+    """The registered scoring unit of ``version`` (by default the champion's)."""
+    _, client = _connect(settings)
+    name = settings.registered_model
+    number = str(version) if version is not None else _alias(client, name, CHAMPION)
+    if number is None:
+        raise PipelineError(f"registered model {name!r} has no {CHAMPION!r}; promote a version first")
+    with warnings.catch_warnings():  # mlflow.pyfunc warns about its own type hints on first import
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"mlflow\.types\.")
+        from models.pyfunc import load_unit
+
+        return load_unit(f"models:/{name}/{number}")
 
 
 def fitted_dates(settings: TrackingSettings, version: int) -> list[pd.Timestamp]:

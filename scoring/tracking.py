@@ -2,11 +2,15 @@
 
 Only aggregate files are logged as artifacts (model report, metrics, manifest, equality report
 and audit). The list and the officer pages hold personal data and stay in the run directory.
+The model is logged as the whole scoring unit (:mod:`models.pyfunc`): loading
+``models:/<registered_model>@champion`` and calling ``predict`` on the features gives the list's
+probability. Each run is tagged with the code revision and the config's hash (:func:`provenance`).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +21,7 @@ from scoring.config import RunConfig
 from scoring.equality import AUDIT_TABLES
 from scoring.io import owner_only
 from scoring.pipeline import RunResult
+from scoring.provenance import config_hash, git_revision
 
 AGGREGATE_FILES = (
     "model.html",
@@ -27,6 +32,11 @@ AGGREGATE_FILES = (
     *AUDIT_TABLES.values(),
 )
 METRIC_COLUMNS = ["model", "month", "metric", "k", "ties", "value", "lo", "hi", "greater_is_better"]
+REVISION_TAG, DIRTY_TAG, CONFIG_HASH_TAG = (
+    "harmrank.code_revision",
+    "harmrank.code_dirty",
+    "harmrank.config_sha256",
+)
 
 
 @dataclass
@@ -65,7 +75,9 @@ def track_run(result: RunResult, config: RunConfig, run_dir: Path) -> Tracked | 
     metrics, name = _metrics(result)
     if name not in set(metrics["model"]):
         metrics = pd.concat([metrics, _placeholder(name)], ignore_index=True)
+    config_data = config.model_dump(mode="json")
     tags = {"harmrank.model_source": result.model_source, "harmrank.rank_by": config.scoring.rank_by}
+    tags |= provenance(config_data)
     if result.champion_version is not None:
         tags["harmrank.champion_version"] = str(result.champion_version)
     if blocked:
@@ -79,7 +91,7 @@ def track_run(result: RunResult, config: RunConfig, run_dir: Path) -> Tracked | 
     run_id = log_run(
         config.tracking,
         as_of=result.as_of.date().isoformat(),
-        config=config.model_dump(mode="json"),
+        config=config_data,
         params=params,
         metrics=metrics,
         booster=result.model.ranker.booster_,
@@ -88,11 +100,31 @@ def track_run(result: RunResult, config: RunConfig, run_dir: Path) -> Tracked | 
         tags=tags,
         model_name=name,
         extra_metrics=extra_metrics,
+        harm_model=result.model.harm_model,
+        feature_dtypes=result.current[result.features].dtypes.to_dict(),
+        protected=_protected_names(result, config),
     )
     assert run_id is not None
     version = register_candidate(config.tracking, run_id) if result.model_source == "trained" else None
     secure_store(config.tracking)
     return Tracked(run_id, version)
+
+
+def provenance(config: Mapping[str, object]) -> dict[str, str]:
+    """Tags naming the code and config a run used: :data:`REVISION_TAG`, :data:`DIRTY_TAG` (true when
+    tracked files had changes not committed; left out when that is unknown) and :data:`CONFIG_HASH_TAG`."""
+    revision, dirty = git_revision()
+    tags = {REVISION_TAG: revision, CONFIG_HASH_TAG: config_hash(config)}
+    if dirty is not None:
+        tags[DIRTY_TAG] = str(dirty).lower()
+    return tags
+
+
+def _protected_names(result: RunResult, config: RunConfig) -> list[str]:
+    """The protected table's characteristics and the audited ones: inputs the logged model refuses."""
+    table = result.records.protected
+    names = [str(c) for c in table.columns if c != "person_id"] if table is not None else []
+    return list(dict.fromkeys([*names, *(config.fairness.characteristics or [])]))
 
 
 def secure_store(settings: TrackingSettings) -> list[Path]:
