@@ -26,7 +26,7 @@ from fairness.settings import FairnessSettings
 from features.build import FeatureSettings
 from features.errors import ConfigError
 from features.labels import LabelSettings
-from features.records.schema import ValidationSettings
+from features.records.schema import TABLES, ValidationSettings
 from models.registry import TrackingSettings
 from models.settings import BacktestSettings
 from models.train import ModelSettings, TrainingSettings
@@ -156,6 +156,55 @@ class ServeSettings(BaseModel):
         return display_url(value)
 
 
+class SourceSettings(BaseModel):
+    """Where a force's tables and columns are when ``--data`` is a database URL (not a directory)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tables: dict[str, str] = Field(
+        default_factory=dict,
+        description="harmrank table (persons, events, offences, protected) -> the force's table or view, "
+        "optionally schema-qualified (crime.offenders_v); a table not given is looked for under its own "
+        "name.",
+    )
+    columns: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="Per harmrank table, harmrank column -> the force's column; a column not given is "
+        "looked for under its own name (case-insensitively). protected may also rename characteristics.",
+    )
+    chunk_rows: int = Field(
+        100_000, ge=1, description="Rows fetched from the database at a time (bounds the memory of reading)."
+    )
+
+    @field_validator("tables")
+    @classmethod
+    def _known_tables(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, where in value.items():
+            if name not in TABLES:
+                raise ValueError(f"unknown table {name!r}; harmrank's tables are {', '.join(TABLES)}")
+            if not where.strip():
+                raise ValueError(f"the {name} table is mapped to an empty name; give the force's table")
+        return value
+
+    @field_validator("columns")
+    @classmethod
+    def _known_columns(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        for name, mapping in value.items():
+            if name not in TABLES:
+                raise ValueError(f"unknown table {name!r}; harmrank's tables are {', '.join(TABLES)}")
+            table = TABLES[name]
+            declared = [c.name for c in table.columns]
+            for column, where in mapping.items():
+                if column not in declared and not table.extra_columns:
+                    listed = ", ".join(declared)
+                    raise ValueError(
+                        f"unknown column {name}.{column!r}; the {name} table's columns are {listed}"
+                    )
+                if not where.strip():
+                    raise ValueError(f"{name}.{column} is mapped to an empty name; give the force's column")
+        return value
+
+
 class RunConfig(BaseModel):
     """Everything the monthly job needs besides the records and the as-of date."""
 
@@ -168,6 +217,7 @@ class RunConfig(BaseModel):
         Path("configs/offences.csv"),
         description="Offence catalogue used when the records directory has no offences file.",
     )
+    source: SourceSettings = SourceSettings()
     validation: ValidationSettings = ValidationSettings()
     features: FeatureSettings = FeatureSettings()
     label: LabelSettings = LabelSettings()

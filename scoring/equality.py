@@ -35,6 +35,8 @@ from scoring.io import write_json, write_table, write_text
 from scoring.reports.equality import render_equality_report
 
 log = logging.getLogger("harmrank")
+RELEASED, NOT_RELEASED = "release allowed", "not for release"
+"""The two release states the equality gate gives a run."""
 FAMILY_SAMPLE = 4_000  # persons of the cohort whose reasons are summed by group (TreeSHAP, ~2 ms each)
 
 
@@ -57,7 +59,7 @@ class Equality:
 
     @property
     def release(self) -> str:
-        return "release allowed" if self.gate.passed else "not for release"
+        return RELEASED if self.gate.passed else NOT_RELEASED
 
     def blocked_reason(self) -> str | None:
         """The gate's reasons in one line, or None when it passed."""

@@ -114,7 +114,7 @@ def _release(result: RunResult) -> dict[str, object]:
 
 
 def manifest(
-    result: RunResult, config: RunConfig, data_dir: Path, log_head: dict[str, object] | None = None
+    result: RunResult, config: RunConfig, data_dir: Path | str, log_head: dict[str, object] | None = None
 ) -> dict[str, object]:
     """Everything needed to reproduce and audit the run; ``log_head`` is the review log's head
     when the list was written (entries, last hash, intact), kept so that a later rewrite of the
@@ -162,7 +162,7 @@ def write_page_frames(result: RunResult, config: RunConfig, listing: Listing, fo
     write_json(pages, folder / "pages.json")
 
 
-def write_run(result: RunResult, config: RunConfig, data_dir: Path) -> tuple[Path, Listing]:
+def write_run(result: RunResult, config: RunConfig, data_dir: Path | str) -> tuple[Path, Listing]:
     """Write the run directory atomically; returns its final path and the explained list."""
     target = config.runs_dir / result.as_of.date().isoformat()
     listing = build_listing(result, config)

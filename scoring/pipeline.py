@@ -41,7 +41,7 @@ from scoring.champion import evaluate_champion
 from scoring.config import RunConfig
 from scoring.equality import Equality, equality_audit, this_months_list
 from scoring.progress import QuietReporter, Reporter
-from scoring.records import load_records
+from scoring.records import load_records, shown
 
 log = logging.getLogger("harmrank")
 
@@ -103,14 +103,14 @@ def latest_as_of(events: pd.DataFrame) -> pd.Timestamp:
     return events["recorded_date"].max().normalize() + pd.Timedelta(days=1)
 
 
-def check_as_of(events: pd.DataFrame, as_of: pd.Timestamp, data_dir: Path) -> None:
+def check_as_of(events: pd.DataFrame, as_of: pd.Timestamp, data_dir: Path | str) -> None:
     """Refuse an as-of date after :func:`latest_as_of`, naming the latest one the records support."""
     latest = latest_as_of(events)
     if as_of > latest:
         raise PipelineError(
-            f"the as-of date {as_of.date()} is later than the records in {data_dir} support: their last "
-            f"recorded_date is {(latest - pd.Timedelta(days=1)).date()}, so the latest as-of date is "
-            f"{latest.date()}. A later date would count the months after the extract as months in "
+            f"the as-of date {as_of.date()} is later than the records in {shown(data_dir)} support: "
+            f"their last recorded_date is {(latest - pd.Timedelta(days=1)).date()}, so the latest as-of "
+            f"date is {latest.date()}. A later date would count the months after the extract as months in "
             "which nobody was recorded offending. Use an earlier --as-of, or a newer extract."
         )
 
@@ -217,19 +217,19 @@ def _champion(config: RunConfig, names: list[str]) -> tuple[LightGBMRanker, Cali
 
 
 def run_monthly(
-    config: RunConfig, as_of: date, data_dir: Path, reporter: Reporter | None = None
+    config: RunConfig, as_of: date, data_dir: Path | str, reporter: Reporter | None = None
 ) -> RunResult:
     """Run the monthly job for ``as_of`` on the records in ``data_dir`` (nothing is written)."""
     reporter = reporter or QuietReporter()
     as_of_ts = pd.Timestamp(as_of)
     with reporter.stage("Validating records"):
-        records, validation = load_records(data_dir, config.validation, config.offences)
+        records, validation = load_records(data_dir, config.validation, config.offences, config.source)
     check_as_of(records.events, as_of_ts, data_dir)
     events = prepare_events(records.events, records.offences)
     events = events[events["recorded_date"] < as_of_ts].reset_index(drop=True)
     if events.empty:
         raise PipelineError(
-            f"no event in {data_dir} was recorded before the as-of date {as_of}; "
+            f"no event in {shown(data_dir)} was recorded before the as-of date {as_of}; "
             "choose a later --as-of or check the events file's recorded_date column"
         )
     data_start = events["occurred_date"].min()

@@ -1,16 +1,18 @@
-"""Reading a records directory and writing its quarantine: the I/O edge of the data contract.
+"""Reading a records directory or database and writing its quarantine: the I/O edge of the data contract.
 
 A records directory holds one file per table, ``<table>.csv``, ``<table>.csv.gz`` or
 ``<table>.parquet``: persons and events are required, offences (else the default catalogue)
 and protected are optional. Nothing else in the directory is read; in particular a
-``truth/`` folder of a synthetic world is never opened. The checks themselves are pure and
-live in :mod:`features.records.validate`.
+``truth/`` folder of a synthetic world is never opened. Records may instead be read from a
+force's database, given by its SQLAlchemy URL (:mod:`scoring.sqlrecords`); the same checks follow.
+The checks themselves are pure and live in :mod:`features.records.validate`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pyarrow as pa
@@ -23,8 +25,16 @@ from features.records.offences import normalise_catalogue
 from features.records.schema import TABLES, FileRows, Records, ValidationReport, ValidationSettings
 from features.records.validate import validate
 from scoring.csvfile import read_csv_accounted, read_header
+from scoring.db import is_url
 from scoring.io import private_dir, write_csv
+from scoring.sqlrecords import read_database, shown_url, table_in
 from scoring.terminal import plain, safe
+
+if TYPE_CHECKING:
+    from scoring.config import SourceSettings
+
+Location = Path | str
+"""Where records are: a records directory, or a database's SQLAlchemy URL (a str holding ``://``)."""
 
 SUFFIXES: tuple[str, ...] = (".csv", ".csv.gz", ".parquet")
 """File endings a table may have (matched case-insensitively)."""
@@ -92,34 +102,59 @@ def _read(path: Path) -> tuple[pd.DataFrame, FileRows]:
     return _read_csv(path)
 
 
+def records_at(text: str) -> Location:
+    """Where ``--data`` points: a database URL (text holding ``://``) stays text, else a directory."""
+    return text if is_url(text) else Path(text)
+
+
+def shown(data: Location) -> str:
+    """Where records are, for messages and the manifest: a database URL without its password."""
+    return shown_url(data) if isinstance(data, str) and is_url(data) else str(data)
+
+
+def _default_catalogue(lacks: str, add: str, default_offences: Path) -> Path:
+    """The config's offence catalogue, for records that ``lacks`` one (``add`` says how to give one)."""
+    if not default_offences.is_file():
+        raise RecordsError(
+            f"{lacks} and the default offence catalogue {default_offences} does not exist. {add}, "
+            "or set offences in the config to the catalogue's path."
+        )
+    return default_offences
+
+
 def read_records(
-    data_dir: Path, default_offences: Path
+    data: Location, default_offences: Path, source: SourceSettings | None = None
 ) -> tuple[dict[str, pd.DataFrame], dict[str, str], dict[str, FileRows]]:
-    """Read each table's file from a records directory, as raw frames.
+    """Read each table from a records directory or a database, as raw frames.
 
     Parameters
     ----------
-    data_dir : Path
-        The records directory.
+    data : Path or str
+        The records directory, or a database's SQLAlchemy URL (a str holding ``://``).
     default_offences : Path
-        Offence catalogue used when the directory has no offences file.
+        Offence catalogue used when the records have no offences table.
+    source : SourceSettings, optional
+        Where a database keeps the tables and columns (default: under harmrank's names).
 
     Returns
     -------
     dict of str to pandas.DataFrame
         Raw frames: persons, events, offences, and protected if present. CSV columns are
-        all text with empty cells as ``""``; Parquet columns keep their types.
+        all text with empty cells as ``""``; Parquet and database columns keep their types.
     dict of str to str
-        The path each table was read from.
+        Where each table was read from: its path, or its table in the database.
     dict of str to FileRows
         Where each row starts in its file, and the rows that could not be read as they stand.
 
     Raises
     ------
     RecordsError
-        The directory or a required file is missing, a table is in two files, or a file
-        cannot be read.
+        The directory, database or a required table is missing, a table is in two files, or a
+        file, table or column cannot be read.
     """
+    if is_url(data):
+        return _read_database(str(data), default_offences, source)
+    data_dir = Path(data)
     if not data_dir.exists():
         raise RecordsError(
             f"Records directory {data_dir} does not exist. Point --data (or data_dir in the "
@@ -145,13 +180,8 @@ def read_records(
                 f"holds {_layout()}."
             )
     if "offences" not in paths:
-        if not default_offences.is_file():
-            raise RecordsError(
-                f"{data_dir} has no offences file and the default offence catalogue "
-                f"{default_offences} does not exist. Add offences.csv to the records, or set "
-                "offences in the config to the catalogue's path."
-            )
-        paths["offences"] = default_offences
+        lacks = f"{data_dir} has no offences file"
+        paths["offences"] = _default_catalogue(lacks, "Add offences.csv to the records", default_offences)
     order = [name for name in TABLES if name in paths]
     read = {name: _read(paths[name]) for name in order}
     return (
@@ -161,19 +191,42 @@ def read_records(
     )
 
 
+def _read_database(
+    url: str, default_offences: Path, source: SourceSettings | None
+) -> tuple[dict[str, pd.DataFrame], dict[str, str], dict[str, FileRows]]:
+    if source is None:
+        from scoring.config import SourceSettings
+
+        source = SourceSettings()
+    raw, sources = read_database(url, source)
+    if "offences" not in raw:  # as for a directory: the catalogue the config names
+        lacks = f"{shown_url(url)} has no offences table"
+        add = "Map the force's offence catalogue with source.tables.offences"
+        path = _default_catalogue(lacks, add, default_offences)
+        raw["offences"], _ = _read(path)
+        sources["offences"] = str(path)
+    order = [name for name in TABLES if name in raw]
+    return {n: raw[n] for n in order}, {n: sources[n] for n in order}, {n: FileRows() for n in order}
+
+
 def load_records(
-    data_dir: Path, settings: ValidationSettings, default_offences: Path
+    data: Location,
+    settings: ValidationSettings,
+    default_offences: Path,
+    source: SourceSettings | None = None,
 ) -> tuple[Records, ValidationReport]:
-    """Read, normalise the offence catalogue, and validate a records directory.
+    """Read, normalise the offence catalogue, and validate a records directory or database.
 
     Parameters
     ----------
-    data_dir : Path
-        The records directory.
+    data : Path or str
+        The records directory, or a database's SQLAlchemy URL (a str holding ``://``).
     settings : ValidationSettings
         Validation strictness.
     default_offences : Path
-        Offence catalogue used when the directory has no offences file.
+        Offence catalogue used when the records have no offences table.
+    source : SourceSettings, optional
+        Where a database keeps the tables and columns (the config's ``source``).
 
     Returns
     -------
@@ -188,7 +241,7 @@ def load_records(
         See :func:`read_records` and :func:`features.records.validate.validate`;
         :class:`~features.errors.TooManyBadRows` when a table has too many bad rows.
     """
-    raw, sources, files = read_records(data_dir, default_offences)
+    raw, sources, files = read_records(data, default_offences, source)
     notes: list[str] = []
     catalogue = normalise_catalogue(raw["offences"], sources["offences"], notes)
     if len(catalogue) != len(raw["offences"]):  # built from the CCHI reference table: rows are new
@@ -256,7 +309,7 @@ def validation_table(report: ValidationReport, reasons_shown: int = 8) -> Group:
     for t in report.tables:
         counts.add_row(
             t.table,
-            plain(Path(t.source).name),
+            plain(table_in(t.source) or Path(t.source).name),
             f"{t.rows_read:,}",
             f"{t.rows_valid:,}",
             f"{t.rows_quarantined:,}" + (f" ({t.bad_share:.2%})" if t.rows_quarantined else ""),

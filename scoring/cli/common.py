@@ -25,7 +25,8 @@ EXIT_NOT_FOR_RELEASE = 3
 EXIT_NOT_AUDITED = 4
 """`harmrank run`: the list is written, but there was no equality audit (no backtest or no
 protected table), so nothing says it may be released."""
-RELEASE_EXIT = {"for release": EXIT_RELEASED, "not for release": EXIT_NOT_FOR_RELEASE}
+RELEASE_EXIT = {"release allowed": EXIT_RELEASED, "not for release": EXIT_NOT_FOR_RELEASE}
+"""Exit status by the equality gate's release state (scoring.equality.RELEASED, NOT_RELEASED)."""
 
 DEFAULT_CONFIG = Path("configs/default.yaml")
 DEFAULT_SYNTH_CONFIG = Path("configs/synthetic.yaml")

@@ -39,7 +39,8 @@ def run(
     ],
     config: Annotated[Path, typer.Option(help="Run configuration (YAML).")] = DEFAULT_CONFIG,
     data: Annotated[
-        Path | None, typer.Option(help="Records directory (default: data_dir in the config).")
+        str | None,
+        typer.Option(help="Records directory or database URL (default: data_dir in the config)."),
     ] = None,
 ) -> None:
     """Run the monthly job for one as-of date and write runs/<DATE>/ (with its log, run.log).
@@ -53,11 +54,12 @@ def run(
     from scoring.outputs import ADVISORY, summary_rows, write_run
     from scoring.pipeline import run_monthly
     from scoring.progress import RichReporter
-    from scoring.records import validation_table
+    from scoring.records import records_at, shown, validation_table
 
     day = parse_date(as_of, "--as-of")
     cfg = load_config(config)
-    data_dir = data or cfg.data_dir
+    data_dir = records_at(data) if data else cfg.data_dir
+    recorded = data_dir if isinstance(data_dir, Path) else shown(data_dir)  # a URL without its password
     start = time.perf_counter()
     with run_lock(cfg.runs_dir, day.isoformat()) as tidied:  # one run of a date at a time
         for line in tidied:
@@ -66,7 +68,7 @@ def run(
         with run_log(journal):
             with keep_rejected_rows(cfg.runs_dir / f"{day.isoformat()}.rejected"):
                 result = run_monthly(cfg, day, data_dir, RichReporter(console))
-            run_dir, listing = write_run(result, cfg, data_dir)
+            run_dir, listing = write_run(result, cfg, recorded)
             tracked = _track(result, cfg, run_dir)
             release = result.equality.release if result.equality is not None else "not audited"
             code = RELEASE_EXIT.get(release, EXIT_NOT_AUDITED)

@@ -1,4 +1,5 @@
-"""`harmrank synth` and `harmrank validate`: a synthetic world, and a records directory checked."""
+"""`harmrank synth` and `harmrank validate`: a synthetic world, and records (a directory or a database)
+checked."""
 
 from __future__ import annotations
 
@@ -67,19 +68,27 @@ def synth(
 
 
 def validate(
-    data: Annotated[Path, typer.Argument(help="Records directory (persons, events, offences, protected).")],
+    data: Annotated[
+        str,
+        typer.Argument(
+            help="Records directory (persons, events, offences, protected), or a database URL "
+            "(tables and columns mapped by source in the config)."
+        ),
+    ],
     config: Annotated[Path, typer.Option(help="Run configuration (YAML).")] = DEFAULT_CONFIG,
     quarantine: Annotated[
         Path | None, typer.Option(help="Also write the quarantined rows to DIR/quarantine/<table>.csv.")
     ] = None,
 ) -> None:
-    """Check a records directory against the data contract and report what would be quarantined."""
+    """Check a records directory or database against the data contract and report what would be
+    quarantined."""
     from scoring.config import load_config
-    from scoring.records import load_records, validation_table, write_quarantine
+    from scoring.records import load_records, records_at, shown, validation_table, write_quarantine
 
     cfg = load_config(config)
-    with console.status(f"Validating {safe(data)}"), keep_rejected_rows(quarantine):
-        _, report = load_records(data, cfg.validation, cfg.offences)
+    where = records_at(data)
+    with console.status(f"Validating {safe(shown(where))}"), keep_rejected_rows(quarantine):
+        _, report = load_records(where, cfg.validation, cfg.offences, cfg.source)
     console.print(validation_table(report))
     if quarantine is not None:
         written = write_quarantine(report, quarantine)

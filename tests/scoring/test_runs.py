@@ -107,3 +107,10 @@ def test_prune_erases_old_personal_data_keeps_aggregates_and_records_it(tmp_path
     assert [line.split()[1] for line in lines] == ["2026-11-01", "2026-06-01", "2026-01-01"]
     assert "1 (20%)" in lines[0] and "personal" in lines[1] and "personal" in lines[2]
     engine(url).dispose()
+
+
+def test_every_release_state_of_the_gate_has_its_exit_status() -> None:
+    from scoring.cli.common import EXIT_NOT_FOR_RELEASE, EXIT_RELEASED, RELEASE_EXIT
+    from scoring.equality import NOT_RELEASED, RELEASED
+
+    assert RELEASE_EXIT == {RELEASED: EXIT_RELEASED, NOT_RELEASED: EXIT_NOT_FOR_RELEASE}

@@ -42,7 +42,7 @@ def write_run(runs: Path, as_of: str = AS_OF, inputs: dict[str, object] | None =
         "as_of": as_of,
         "created_at": "2026-11-02T06:00:00+00:00",
         "list_length": len(listed),
-        "release": {"status": "for release"},
+        "release": {"status": "release allowed"},
         "review_log": "",
         "data_dir": str(runs.parent / "data"),
     }
