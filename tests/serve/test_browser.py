@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.wait import WebDriverWait
@@ -47,15 +48,30 @@ def site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, 
 
 
 def submit(driver, css: str) -> None:  # type: ignore[no-untyped-def]
-    """Click the submit button ``css`` and wait for the next page."""
-    old = driver.find_element(By.TAG_NAME, "html")
-    driver.find_element(By.CSS_SELECTOR, css).click()
+    """Click the submit button ``css`` and wait for the next page. A page that was still being
+    replaced when the button was found (Chromium: "does not belong to the document") is found
+    again, at most twice more."""
+    for attempt in range(3):
+        try:
+            old = driver.find_element(By.TAG_NAME, "html")
+            driver.find_element(By.CSS_SELECTOR, css).click()
+            break
+        except (StaleElementReferenceException, WebDriverException) as exc:
+            if attempt == 2 or ("document" not in str(exc).lower() and "stale" not in str(exc).lower()):
+                raise
+            WebDriverWait(driver, 20).until(
+                lambda d: d.execute_script("return document.readyState") == "complete"
+            )
     settle(driver, old)
 
 
 def settle(driver, old) -> None:  # type: ignore[no-untyped-def]
     """Wait until the page ``old`` belonged to is gone and the next one has loaded."""
     WebDriverWait(driver, 20).until(staleness_of(old))
+    loaded(driver)
+
+
+def loaded(driver) -> None:  # type: ignore[no-untyped-def]
     WebDriverWait(driver, 20).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
