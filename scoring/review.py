@@ -239,7 +239,14 @@ def review_summary(listed_person_ids: Iterable[str], run: str, path: Location) -
         NaN when nobody is reviewed).
     """
     ids = list(dict.fromkeys(str(p) for p in listed_person_ids))
-    latest = _latest(path, run, ids)
+    return summarise(decisions(path, ids), ids, run)
+
+
+def summarise(recorded: pd.DataFrame, listed_person_ids: Iterable[str], run: str) -> dict[str, int | float]:
+    """:func:`review_summary` from decisions already read (:func:`decisions`; any people, any runs)."""
+    ids = list(dict.fromkeys(str(p) for p in listed_person_ids))
+    on_run = recorded[(recorded["run"] == run) & recorded["person_id"].isin(ids)]
+    latest = on_run.drop_duplicates("person_id", keep="last")
     listed, reviewed = len(ids), len(latest)
     no_action = int(latest["decision"].eq(Decision.NO_ACTION.value).sum())
     return {

@@ -58,12 +58,19 @@ class RunRow:
     erased: bool
 
 
-def _manifest(folder: Path) -> dict[str, object]:
+def read_manifest(folder: Path) -> dict[str, object]:
+    """A run's manifest; empty when it cannot be read."""
     try:
         data = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def release_of(manifest: dict[str, object]) -> str:
+    """The release state a run's manifest records (``unknown`` when it records none)."""
+    release = manifest.get("release")
+    return str(release.get("status", "unknown")) if isinstance(release, dict) else "unknown"
 
 
 def model_of(folder: Path, manifest: dict[str, object]) -> str:
@@ -90,9 +97,8 @@ def run_rows(runs_dir: Path, log: Location) -> list[RunRow]:
     """Every run, newest first (review figures from ``log``; none once a run's list is erased)."""
     rows = []
     for folder in run_folders(runs_dir):
-        manifest = _manifest(folder)
-        release = manifest.get("release")
-        status = release.get("status", "unknown") if isinstance(release, dict) else "unknown"
+        manifest = read_manifest(folder)
+        status = release_of(manifest)
         erased = (folder / ERASED).is_file()
         listed = reviewed = None
         override = None
@@ -105,7 +111,7 @@ def run_rows(runs_dir: Path, log: Location) -> list[RunRow]:
         rows.append(
             RunRow(
                 as_of=folder.name,
-                release=str(status),
+                release=status,
                 model=model_of(folder, manifest),
                 listed=listed if listed is not None else (int(length) if isinstance(length, int) else None),
                 reviewed=reviewed,

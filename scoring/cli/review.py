@@ -152,12 +152,9 @@ def _recorded_heads(runs_dir: Path, log: Location) -> list[tuple[str, dict[str, 
 
 def _service_logs(database: str) -> list[LogCheck]:
     """Checks of the service database's access and security logs (none when it does not exist yet)."""
-    from sqlalchemy.engine import make_url
+    from scoring.db import ensure, exists, ledger
 
-    from scoring.db import ensure, ledger
-
-    parsed = make_url(database)
-    if parsed.get_backend_name() == "sqlite" and not (parsed.database and Path(parsed.database).is_file()):
+    if not exists(database):
         return []
     ensure(database)
     return [ledger.verify(database, name, name.replace("_", " ")) for name in ("access_log", "security_log")]
@@ -180,7 +177,7 @@ def verify_log(
     """Check the review log, and the service's access and security logs: no entry edited, deleted,
     inserted or moved. Exits 1 when one was."""
     from scoring.config import load_config
-    from scoring.db import is_url, sqlite_url
+    from scoring.db import url_of
 
     runs_dir: Path | None = None
     path = location(log) if log is not None else None
@@ -189,8 +186,8 @@ def verify_log(
         runs_dir = cfg.runs_dir
         path = path if path is not None else cfg.scoring.review_log
         database = database or cfg.serve.database
-    if database is not None and not is_url(database):
-        database = sqlite_url(Path(database))
+    if database is not None:
+        database = url_of(database)
     check = verify(path)
     heads = _recorded_heads(runs_dir, path) if runs_dir is not None else []
     console.print(

@@ -99,13 +99,10 @@ def prune(
 
 def _service_database(cfg: RunConfig) -> str | None:
     """The service database's URL when it exists (an erasure is logged there too), else None."""
-    from sqlalchemy.engine import make_url
+    from scoring.db import ensure, exists, url_of
 
-    from scoring.db import ensure, is_url, sqlite_url
-
-    url = cfg.serve.database if is_url(cfg.serve.database) else sqlite_url(Path(cfg.serve.database))
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and not (parsed.database and Path(parsed.database).is_file()):
+    url = url_of(cfg.serve.database)
+    if not exists(url):
         return None
     ensure(url)
     return url

@@ -38,11 +38,10 @@ def _config(config: Path) -> RunConfig:
 
 
 def _database(config: Path, database: str | None) -> str:
-    from scoring.db import is_url as url
-    from scoring.db import sqlite_url
+    from scoring.db import url_of
 
     chosen = database or _config(config).serve.database
-    return chosen if url(chosen) else sqlite_url(Path(chosen))
+    return url_of(chosen)
 
 
 def _command() -> str:

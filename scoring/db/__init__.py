@@ -134,6 +134,20 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{Path(path).resolve()}"
 
 
+def url_of(database: str) -> str:
+    """A database setting as a URL: a URL as it is, anything else the path of a SQLite file."""
+    return database if is_url(database) else sqlite_url(Path(database))
+
+
+def exists(url: str) -> bool:
+    """Whether the database can be there already: a SQLite file that exists, or a database server
+    (a reader that must not create a SQLite file asks this first)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return True
+    return bool(parsed.database) and Path(str(parsed.database)).is_file()
+
+
 def display_url(url: str) -> str:
     """The URL with any password hidden, for messages and logs."""
     return make_url(url).render_as_string(hide_password=True)

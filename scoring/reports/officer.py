@@ -105,7 +105,7 @@ def _assets(env: jinja2.Environment) -> dict[str, object]:
     return {"script": Markup(script), "csp": Markup(csp)}
 
 
-def _by_person(frame: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
+def by_person(frame: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
     """A frame split by person_id (rows keep their order), or nothing for a missing frame."""
     if frame is None or frame.empty:
         return {}
@@ -457,7 +457,7 @@ def index_page(
     features = set() if reasons is None or reasons.empty else set(reasons["feature"].astype(str))
     if terms is None:
         terms = search_terms(listed, evidence, history)
-    by_review = _by_person(reviews)
+    by_review = by_person(reviews)
     counts, gone = changes(listed, left)
     rows = index_rows(listed, by_review, as_of, terms)
     if service is not None:
@@ -488,7 +488,7 @@ def search_terms(
     listed: pd.DataFrame, evidence: pd.DataFrame | None, history: pd.DataFrame | None
 ) -> dict[str, list[str]]:
     """Each listed person's offence terms for the list's search (:func:`offence_terms`)."""
-    by_evidence, by_history = _by_person(evidence), _by_person(history)
+    by_evidence, by_history = by_person(evidence), by_person(history)
     return {
         str(p): offence_terms(by_evidence.get(str(p)), by_history.get(str(p))) for p in listed["person_id"]
     }
@@ -638,7 +638,7 @@ def render_officer_report(
     os.chmod(people, 0o700)
     written = [_write(out_dir / "index.html", index)]
     grouped = {
-        name: _by_person(f)
+        name: by_person(f)
         for name, f in (
             ("reasons", reasons),
             ("families", families),

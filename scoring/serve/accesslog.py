@@ -17,9 +17,17 @@ from fastapi.responses import Response
 
 from scoring.db import access_log, engine, ledger
 from scoring.io import spreadsheet_safe
-from scoring.serve.auth import now_utc, stamp
-from scoring.serve.web import Service, bar, justified, log_access, need, render, session_of, shown_time
-from scoring.terminal import one_line
+from scoring.serve.web import (
+    Service,
+    bar,
+    justified,
+    log_access,
+    need,
+    render,
+    session_of,
+    shown_time,
+    write_entry,
+)
 
 COLUMNS = ["seq", "at", "user_name", "role", "action", "what", "run", "person_id", "justification", "client"]
 SHOWN = 500
@@ -55,20 +63,16 @@ def record_cli(
     import getpass
     import socket
 
-    ledger.append(
+    write_entry(
         url,
-        "access_log",
-        {
-            "at": stamp(now_utc()),
-            "user_name": f"os:{getpass.getuser()}"[:120],
-            "role": "command line",
-            "action": action,
-            "what": one_line(what)[:60],
-            "run": one_line(run)[:32],
-            "person_id": one_line(person_id),
-            "justification": one_line(justification),
-            "client": socket.gethostname()[:64],
-        },
+        user_name=f"os:{getpass.getuser()}",
+        role="command line",
+        action=action,
+        what=what,
+        run=run,
+        person_id=person_id,
+        justification=justification,
+        client=socket.gethostname(),
     )
 
 

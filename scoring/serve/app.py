@@ -21,8 +21,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from scoring.db import ensure
 from scoring.reports.officer import index_page
+from scoring.review import decisions, summarise, verify
 from scoring.review import run_list as list_of_run
-from scoring.review import verify
 from scoring.serve import accesslog, admin, auth, people, signin
 from scoring.serve import review_state as state
 from scoring.serve.runs import REPORTS, list_runs, run_folder, servable
@@ -102,6 +102,7 @@ def create_app(service: Service) -> SecurityHeaders:
         session = session_of(request, service)
         user, status = session.user, session.user.may("runs")
         shown = []
+        recorded = decisions(service.review_log) if status else None  # read once for every run
         for r in list_runs(service.runs_dir):
             links = []
             if user.may("list") and r["servable"]:
@@ -115,7 +116,7 @@ def create_app(service: Service) -> SecurityHeaders:
             if status:  # counted over the run's list alone (its page frames are not loaded for this)
                 as_of = str(r["as_of"])
                 listed = list_of_run(service.runs_dir / as_of)["person_id"].tolist()
-                figures = state.summary(service.review_log, as_of, listed)
+                figures = summarise(recorded, listed, as_of)
                 row.update(
                     listed=str(figures["listed"]),
                     reviewed=f"{figures['reviewed']} ({state.share(figures['share_reviewed'])})",
@@ -143,8 +144,8 @@ def create_app(service: Service) -> SecurityHeaders:
         loaded = servable(service.runs_dir, as_of)
         justified(session, request)
         people = loaded.people
-        frame = state.run_decisions(service.review_log, as_of, people)
-        reviews = state.decisions_for(service.review_log, people)
+        reviews = state.decisions_for(service.review_log, people)  # the review log, read once
+        frame = state.on_run(reviews, as_of)
         assigned = state.latest_assignments(service.database, as_of)
         mine = {p for p, (officer, _) in assigned.items() if officer == session.user.name}
         done = set(state.latest(frame).index)
@@ -172,7 +173,7 @@ def create_app(service: Service) -> SecurityHeaders:
             if session.user.may("progress")
             else [],
         }
-        summary = state.summary(service.review_log, as_of, people)
+        summary = summarise(reviews, people, as_of)
         check = verify(service.review_log)
         log_access(
             service, request, session.user, "consult", "list", run=as_of, justification=session.justification

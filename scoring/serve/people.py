@@ -14,7 +14,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import Response
 
 from scoring.reports.officer import person_page, review_figures
-from scoring.review import ReviewError, record_decision
+from scoring.review import ReviewError, record_decision, summarise
 from scoring.serve import auth
 from scoring.serve import review_state as state
 from scoring.serve.runs import servable
@@ -200,7 +200,7 @@ def add_routes(app: FastAPI, service: Service) -> None:
             title=f"Review progress: list of {as_of}",
             service=bar(session),
             as_of=as_of,
-            review=review_figures(state.summary(service.review_log, as_of, loaded.people)),
+            review=review_figures(summarise(frame, loaded.people, as_of)),
             reviewers=state.by_reviewer(frame),
             rows=rows,
             assigned_count=len(assigned),

@@ -10,7 +10,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from scoring.db import assignments, transaction
-from scoring.review import Decision, decisions, review_summary
+from scoring.review import Decision, decisions
 from scoring.review_log import Location
 
 REVIEWER_COLUMNS = ["reviewer", "total", "action", "no_action", "needs_info", "override"]
@@ -43,8 +43,12 @@ def decisions_for(log: Location, people: list[str]) -> pd.DataFrame:
 
 def run_decisions(log: Location, run: str, people: list[str]) -> pd.DataFrame:
     """The decisions on ``run`` about ``people``, oldest first."""
-    frame = decisions(log, people)
-    return frame[frame["run"].astype(str).str[:10] == run[:10]].reset_index(drop=True)
+    return on_run(decisions(log, people), run)
+
+
+def on_run(recorded: pd.DataFrame, run: str) -> pd.DataFrame:
+    """Of decisions already read, those on ``run``, oldest first."""
+    return recorded[recorded["run"].astype(str).str[:10] == run[:10]].reset_index(drop=True)
 
 
 def latest(frame: pd.DataFrame) -> pd.DataFrame:
@@ -71,10 +75,6 @@ def by_reviewer(frame: pd.DataFrame) -> list[dict[str, object]]:
             }
         )
     return out
-
-
-def summary(log: Location, run: str, people: list[str]) -> dict[str, float]:
-    return review_summary(people, run, log)
 
 
 def share(value: float) -> str:

@@ -9,7 +9,6 @@ kept while the manifest is unchanged.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -19,9 +18,10 @@ import pandas as pd
 from fastapi import HTTPException
 
 from scoring.outputs import FRAMES
+from scoring.reports.officer import by_person as split_by_person
 from scoring.reports.officer import search_terms
+from scoring.runs import RUN_NAME, read_manifest, release_of, run_folders
 
-RUN_NAME = re.compile(r"\d{4}-\d{2}-\d{2}")
 REPORTS = {
     "equality": ("equality.html", "Equality report"),
     "model": ("model.html", "Model report"),
@@ -71,22 +71,18 @@ def run_folder(runs_dir: Path, as_of: str) -> Path | None:
 def list_runs(runs_dir: Path) -> list[dict[str, object]]:
     """Every run, newest first: as_of, release status, list length, and which reports it holds."""
     found = []
-    for manifest in sorted(Path(runs_dir).glob("*/manifest.json"), reverse=True):
-        if not RUN_NAME.fullmatch(manifest.parent.name):
+    for folder in run_folders(runs_dir):
+        data = read_manifest(folder)
+        if not data:
             continue
-        try:
-            data = json.loads(manifest.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        release = data.get("release") if isinstance(data.get("release"), dict) else {}
         found.append(
             {
-                "as_of": manifest.parent.name,
+                "as_of": folder.name,
                 "created_at": str(data.get("created_at", "")),
-                "release": str(release.get("status", "unknown")),
+                "release": release_of(data),
                 "list_length": data.get("list_length"),
-                "servable": (manifest.parent / "report" / FRAMES / "pages.json").is_file(),
-                "reports": [k for k, (f, _) in REPORTS.items() if (manifest.parent / f).is_file()],
+                "servable": (folder / "report" / FRAMES / "pages.json").is_file(),
+                "reports": [k for k, (f, _) in REPORTS.items() if (folder / f).is_file()],
             }
         )
     return found
@@ -94,12 +90,6 @@ def list_runs(runs_dir: Path) -> list[dict[str, object]]:
 
 def _read(path: Path) -> pd.DataFrame | None:
     return pd.read_parquet(path) if path.is_file() else None
-
-
-def _split(frame: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
-    if frame is None or frame.empty:
-        return {}
-    return {str(k): v for k, v in frame.groupby(frame["person_id"].astype(str), sort=True)}
 
 
 @lru_cache(maxsize=8)
@@ -124,7 +114,7 @@ def _load(folder: str, stamp: float) -> RunPages:
         listed=listed,
         left=_read(frames / "left.parquet"),
         pages=pages,
-        by_person={name: _split(frame) for name, frame in loaded.items()},
+        by_person={name: split_by_person(frame) for name, frame in loaded.items()},
         terms=search_terms(listed, loaded["evidence"], loaded["history"]),
         **loaded,
     )

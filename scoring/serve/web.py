@@ -211,23 +211,48 @@ def log_access(
     person_id: str = "",
     justification: str | None = None,
 ) -> None:
-    """One entry in the access log (s62): who, when, which run and person, why, from where.
-
-    Text from the request (the run, the person id) is kept on one line, control characters
-    written as escapes: an entry can never pass itself off as two."""
-    ledger.append(
+    """One entry in the access log (s62): who, when, which run and person, why, from where."""
+    write_entry(
         service.database,
+        user_name=user.name,
+        role=user.role,
+        action=action,
+        what=what,
+        run=run,
+        person_id=person_id,
+        justification=justification or NOT_CHOSEN,
+        client=client(request),
+    )
+
+
+def write_entry(
+    url: str,
+    *,
+    user_name: str,
+    role: str,
+    action: str,
+    what: str,
+    run: str,
+    person_id: str,
+    justification: str,
+    client: str,
+) -> None:
+    """Append one access-log entry, for the service and the command line alike. Text that may come
+    from a request or a user (what, run, person id, justification) is kept on one line, control
+    characters written as escapes: an entry can never pass itself off as two."""
+    ledger.append(
+        url,
         "access_log",
         {
             "at": stamp(now_utc()),
-            "user_name": user.name,
-            "role": user.role,
+            "user_name": user_name[:120],
+            "role": role,
             "action": action,
             "what": one_line(what)[:60],
             "run": one_line(run)[:32],
             "person_id": one_line(person_id),
-            "justification": one_line(justification or NOT_CHOSEN),
-            "client": client(request),
+            "justification": one_line(justification),
+            "client": client[:64],
         },
     )
 

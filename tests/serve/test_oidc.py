@@ -7,7 +7,6 @@ and each redirect is followed by hand so every step can be checked.
 from __future__ import annotations
 
 import re
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from scoring.serve.app import create_app
 from scoring.serve.auth import add_user, disable_user, list_users
 from scoring.serve.oidc import STATE_COOKIE, role_for
 from scoring.serve.web import SESSION_COOKIE, Service
+from tests.serve.live import free_port
 from tests.serve.oidc_provider import Provider, new_key, oidc_provider
 
 CLIENT_ID = "harmrank-test"
@@ -67,12 +67,6 @@ def service(tmp_path: Path, provider: Provider, monkeypatch: pytest.MonkeyPatch)
 def web(service: Service) -> Iterator[TestClient]:
     with TestClient(create_app(service), follow_redirects=False) as client:
         yield client
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def security_log(service: Service) -> list[dict[str, object]]:
