@@ -9,7 +9,9 @@ database (the PostgreSQL server is a throwaway one, tests/pgserver.py).
 
 from __future__ import annotations
 
+import base64
 import itertools
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -133,6 +135,9 @@ def test_officer_reviews_a_person_and_the_decision_appears(site, browser) -> Non
     submit(d, "form.decision button[type=submit]")
     rows = d.find_elements(By.CSS_SELECTOR, "#past-reviews tbody tr")
     assert [r.find_elements(By.TAG_NAME, "td")[3].text for r in rows] == ["pc-officer", "ds-supervisor"]
+    # the served page prints as the same two-page brief: the form is for the screen only
+    pdf = d.execute_cdp_cmd("Page.printToPDF", {"paperWidth": 8.27, "paperHeight": 11.69})
+    assert len(re.findall(rb"/Type\s*/Page[^s]", base64.b64decode(pdf["data"]))) <= 2
     # the list shows it reviewed; the supervisor sees who decided what
     d.get(f"{base}/runs/{AS_OF}/progress")
     assert "ds-supervisor" in body(d) and "Review progress" in body(d)
