@@ -67,7 +67,7 @@ check: lint typecheck test
 
 # The lock file: every installed package's version, from the dev environment.
 lock: $(VENV)/.installed-dev
-	{ sed -n '1,3p' constraints.txt; $(BIN)/pip freeze --exclude-editable | grep -v '^harmrank' | sort -f; } > constraints.txt.new
+	{ sed -n '1,3p' constraints.txt; $(BIN)/pip freeze --all --exclude-editable | grep -v '^harmrank\|^pip==' | sort -f; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt
 
 # Wheels of harmrank and every dependency, pinned, for a force network without internet:

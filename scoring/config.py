@@ -7,6 +7,7 @@ file, the key and what would be valid.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -31,6 +32,7 @@ from models.registry import TrackingSettings
 from models.settings import BacktestSettings
 from models.train import ModelSettings, TrainingSettings
 from scoring.db import display_url
+from scoring.defaults import CATALOGUE
 from scoring.review_log import display, location
 
 if TYPE_CHECKING:
@@ -211,11 +213,19 @@ class RunConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     seed: int = Field(20261101, description="Seed for every random choice in the job.")
+    root: Path | None = Field(
+        None,
+        description="Directory that the relative paths of this file are taken from (data_dir, runs_dir, "
+        "offences, scoring.review_log, tracking, serve.database), itself relative to the file; "
+        "configs/default.yaml says .., the directory above configs/. Unset: the file's own directory. "
+        "harmrank writes it resolved (an absolute path) in a run's config.json.",
+    )
     data_dir: Path = Field(Path("data/world"), description="Records directory used when --data is not given.")
     runs_dir: Path = Field(Path("runs"), description="Where runs/<DATE>/ directories are written.")
     offences: Path = Field(
-        Path("configs/offences.csv"),
-        description="Offence catalogue used when the records directory has no offences file.",
+        CATALOGUE,
+        description="Offence catalogue used when the records have no offences table (default: harmrank's "
+        "own, CCHI subgroup medians: configs/offences.csv in the checkout).",
     )
     source: SourceSettings = SourceSettings()
     validation: ValidationSettings = ValidationSettings()
@@ -240,6 +250,45 @@ class RunConfig(BaseModel):
             evaluation = self.backtest.evaluation.model_copy(update={"ks": sorted({*ks, self.output.k})})
             self.backtest = self.backtest.model_copy(update={"evaluation": evaluation})
         return self
+
+    def under(self, root: Path) -> RunConfig:
+        """This config with every relative path and relative SQLite URL taken from ``root`` (made
+        absolute), and ``root`` set to it: what a command uses, wherever it is run from."""
+        root = Path(os.path.abspath(root))
+
+        def path(value: Path) -> Path:
+            return value if value.is_absolute() else Path(os.path.normpath(root / value))
+
+        log = self.scoring.review_log
+        log = path(log) if isinstance(log, Path) else sqlite_under(root, log)
+        return self.model_copy(
+            update={
+                "root": root,
+                "data_dir": path(self.data_dir),
+                "runs_dir": path(self.runs_dir),
+                "offences": path(self.offences),
+                "scoring": self.scoring.model_copy(update={"review_log": log}),
+                "tracking": self.tracking.model_copy(
+                    update={
+                        "uri": sqlite_under(root, self.tracking.uri),
+                        "artifact_dir": path(self.tracking.artifact_dir),
+                    }
+                ),
+                "serve": self.serve.model_copy(update={"database": sqlite_under(root, self.serve.database)}),
+            }
+        )
+
+
+def sqlite_under(root: Path, url: str) -> str:
+    """``url`` with a relative SQLite file (``sqlite:///data/x.db``) taken from ``root``; any other URL,
+    an absolute file (``sqlite:////srv/x.db``) and an in-memory database as they are."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        return url
+    file, mark, query = url.removeprefix(prefix).partition("?")
+    if not file or file == ":memory:" or Path(file).is_absolute():
+        return url
+    return f"{prefix}{os.path.normpath(root / file)}{mark}{query}"
 
 
 def _valid_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
@@ -288,7 +337,7 @@ def load_model(path: Path, model: type[M]) -> M:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(
-            f"config file {path} does not exist; pass an existing YAML file, e.g. configs/default.yaml"
+            f"config file {path} does not exist; pass an existing YAML file (harmrank init DIR writes one)"
         )
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader) or {}
@@ -305,6 +354,10 @@ def load_model(path: Path, model: type[M]) -> M:
         raise ConfigError("\n".join(lines)) from None
 
 
-def load_config(path: Path) -> RunConfig:
-    """The monthly job's configuration from ``path``."""
-    return load_model(path, RunConfig)
+def load_config(path: Path, root: Path | None = None) -> RunConfig:
+    """The monthly job's configuration from ``path``, its relative paths taken from ``root`` when
+    given, else from the file's ``root`` key (relative to the file), else from the file's directory."""
+    config = load_model(path, RunConfig)
+    if root is None:
+        root = Path(path).parent / (config.root or Path("."))
+    return config.under(root)

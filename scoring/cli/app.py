@@ -15,7 +15,7 @@ from scoring.cli.matrix import backtest, splits
 from scoring.cli.monthly import promote, run
 from scoring.cli.records import synth, validate
 from scoring.cli.review import review, status, verify_log
-from scoring.cli.runs import prune, runs
+from scoring.cli.runs import init, prune, runs
 from scoring.cli.serve import access_log, serve, users
 from scoring.terminal import safe
 
@@ -26,6 +26,7 @@ app = typer.Typer(
     help="harmrank: an advisory, explained and audited top-k list of people most likely "
     "to cause serious harm, from a force's records.",
 )
+app.command()(init)
 for command in (synth, validate, run, promote, splits, backtest, review, status):
     app.command()(command)
 app.command("verify-log")(verify_log)

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from features.errors import PipelineError
-from scoring.cli.common import DEFAULT_CONFIG, console, parse_date
+from scoring.cli.common import DEFAULT_CONFIG, config_option, console, open_config, parse_date
 from scoring.terminal import plain, safe
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 def splits(
     as_of: Annotated[str, typer.Option("--as-of", help="The run's as-of date, YYYY-MM-DD.")],
-    config: Annotated[Path, typer.Option(help="Run configuration (YAML).")] = DEFAULT_CONFIG,
+    config: Annotated[Path, config_option(help="Run configuration (YAML).")] = DEFAULT_CONFIG,
     data: Annotated[
         Path | None, typer.Option(help="Records directory (default: data_dir in the config).")
     ] = None,
@@ -28,12 +28,11 @@ def splits(
     import pandas as pd
 
     from models.splits import split_table
-    from scoring.config import load_config
     from scoring.pipeline import check_as_of, plan_splits
     from scoring.records import load_records
 
     day = parse_date(as_of, "--as-of")
-    cfg = load_config(config)
+    cfg = open_config(config)
     with console.status("Reading records"):
         records, _ = load_records(data or cfg.data_dir, cfg.validation, cfg.offences)
     check_as_of(records.events, pd.Timestamp(day), data or cfg.data_dir)
@@ -101,14 +100,13 @@ def backtest(
     out: Annotated[Path, typer.Option(help="Directory for metrics.json and predictions.parquet.")] = Path(
         "backtest"
     ),
-    config: Annotated[Path, typer.Option(help="Run configuration (YAML).")] = DEFAULT_CONFIG,
+    config: Annotated[Path, config_option(help="Run configuration (YAML).")] = DEFAULT_CONFIG,
 ) -> None:
     """Backtest LightGBM on any table meeting the feature-matrix contract (a small table's model
     settings are chosen inside each split: backtest.small_table)."""
     from scoring.backtesting import backtest_matrix
-    from scoring.config import load_config
 
-    cfg = load_config(config)
+    cfg = open_config(config)
     with console.status(f"Backtesting {safe(matrix)}"):
         result, document = backtest_matrix(
             matrix,

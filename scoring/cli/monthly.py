@@ -17,8 +17,10 @@ from scoring.cli.common import (
     EXIT_NOT_AUDITED,
     EXIT_RELEASED,
     RELEASE_EXIT,
+    config_option,
     console,
     facts_table,
+    open_config,
     parse_date,
 )
 from scoring.cli.records import keep_rejected_rows
@@ -37,7 +39,7 @@ def run(
         str,
         typer.Option("--as-of", help="The as-of date, YYYY-MM-DD: nothing recorded on or after it is used."),
     ],
-    config: Annotated[Path, typer.Option(help="Run configuration (YAML).")] = DEFAULT_CONFIG,
+    config: Annotated[Path, config_option(help="Run configuration (YAML).")] = DEFAULT_CONFIG,
     data: Annotated[
         str | None,
         typer.Option(help="Records directory or database URL (default: data_dir in the config)."),
@@ -49,7 +51,6 @@ def run(
     Exit status: 0 the list is written and released; 3 written and marked, but not for release
     (the equality gate); 4 written, with no equality audit; 2 input refused, nothing written.
     """
-    from scoring.config import load_config
     from scoring.io import run_lock
     from scoring.outputs import ADVISORY, summary_rows, write_run
     from scoring.pipeline import run_monthly
@@ -57,7 +58,7 @@ def run(
     from scoring.records import records_at, shown, validation_table
 
     day = parse_date(as_of, "--as-of")
-    cfg = load_config(config)
+    cfg = open_config(config)
     data_dir = records_at(data) if data else cfg.data_dir
     recorded = data_dir if isinstance(data_dir, Path) else shown(data_dir)  # a URL without its password
     start = time.perf_counter()
@@ -173,9 +174,9 @@ def _track(result: RunResult, cfg: RunConfig, run_dir: Path) -> Tracked | None:
 
 
 def promote(
-    config: Annotated[Path, typer.Option(help="Run configuration (YAML): where the registry is.")] = (
-        DEFAULT_CONFIG
-    ),
+    config: Annotated[
+        Path, config_option(help="Run configuration (YAML): where the registry is.")
+    ] = DEFAULT_CONFIG,
     version: Annotated[
         int | None, typer.Option(help="Registered version to promote (default: the candidate).")
     ] = None,
@@ -185,9 +186,8 @@ def promote(
     Exits 1 with the reasons when the model is refused.
     """
     from models.registry import promote as promote_version
-    from scoring.config import load_config
 
-    cfg = load_config(config)
+    cfg = open_config(config)
     with console.status("Checking the candidate"):
         outcome = promote_version(cfg.tracking, version)
     colour = "green" if outcome.promoted else "red"

@@ -12,7 +12,16 @@ from typing import Annotated
 import typer
 
 from features.errors import TooManyBadRows
-from scoring.cli.common import DEFAULT_CONFIG, DEFAULT_SYNTH_CONFIG, console, facts_table
+from scoring.cli.common import (
+    DEFAULT_CONFIG,
+    DEFAULT_OFFENCES,
+    DEFAULT_SYNTH_CONFIG,
+    config_option,
+    console,
+    facts_table,
+    open_config,
+    packaged,
+)
 from scoring.terminal import safe
 
 
@@ -27,9 +36,9 @@ def synth(
         float | None, typer.Option(help="Recording bias for the bias group; 0 = none.")
     ] = None,
     config: Annotated[Path, typer.Option(help="Synthetic-world settings (YAML).")] = DEFAULT_SYNTH_CONFIG,
-    offences: Annotated[Path, typer.Option(help="Offence catalogue the world draws from.")] = Path(
-        "configs/offences.csv"
-    ),
+    offences: Annotated[
+        Path, typer.Option(help="Offence catalogue the world draws from (default: harmrank's own).")
+    ] = DEFAULT_OFFENCES,
     fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
 ) -> None:
     """Generate a synthetic police-records world (records plus ground truth in truth/)."""
@@ -43,7 +52,10 @@ def synth(
 
     if fmt not in ("parquet", "csv"):
         raise typer.BadParameter(f"{fmt!r}: use parquet or csv", param_hint="--format")
-    settings = load_model(config, SyntheticConfig) if config.is_file() else SyntheticConfig()
+    from scoring.defaults import CATALOGUE, SYNTHETIC_CONFIG
+
+    settings = load_model(packaged(config, DEFAULT_SYNTH_CONFIG, SYNTHETIC_CONFIG), SyntheticConfig)
+    offences = packaged(offences, DEFAULT_OFFENCES, CATALOGUE)
     overrides = {"persons": persons, "years": years, "seed": seed, "recording_bias": recording_bias}
     settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
     settings = SyntheticConfig.model_validate(settings.model_dump())
@@ -75,17 +87,16 @@ def validate(
             "(tables and columns mapped by source in the config)."
         ),
     ],
-    config: Annotated[Path, typer.Option(help="Run configuration (YAML).")] = DEFAULT_CONFIG,
+    config: Annotated[Path, config_option(help="Run configuration (YAML).")] = DEFAULT_CONFIG,
     quarantine: Annotated[
         Path | None, typer.Option(help="Also write the quarantined rows to DIR/quarantine/<table>.csv.")
     ] = None,
 ) -> None:
     """Check a records directory or database against the data contract and report what would be
     quarantined."""
-    from scoring.config import load_config
     from scoring.records import load_records, records_at, shown, validation_table, write_quarantine
 
-    cfg = load_config(config)
+    cfg = open_config(config)
     where = records_at(data)
     with console.status(f"Validating {safe(shown(where))}"), keep_rejected_rows(quarantine):
         _, report = load_records(where, cfg.validation, cfg.offences, cfg.source)

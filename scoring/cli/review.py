@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from scoring.cli.common import DEFAULT_CONFIG, console, err_console
+from scoring.cli.common import DEFAULT_CONFIG, config_option, console, err_console, open_config
 from scoring.review import (
     Decision,
     log_path_for_run,
@@ -163,7 +163,7 @@ def _service_logs(database: str) -> list[LogCheck]:
 def verify_log(
     log: LogOption = None,
     config: Annotated[
-        Path, typer.Option(help="Run configuration (YAML): where the review log and the runs are.")
+        Path, config_option(help="Run configuration (YAML): where the review log and the runs are.")
     ] = DEFAULT_CONFIG,
     database: Annotated[
         str | None,
@@ -176,13 +176,12 @@ def verify_log(
 ) -> None:
     """Check the review log, and the service's access and security logs: no entry edited, deleted,
     inserted or moved. Exits 1 when one was."""
-    from scoring.config import load_config
     from scoring.db import url_of
 
     runs_dir: Path | None = None
     path = location(log) if log is not None else None
     if config.is_file() or path is None:
-        cfg = load_config(config)
+        cfg = open_config(config)
         runs_dir = cfg.runs_dir
         path = path if path is not None else cfg.scoring.review_log
         database = database or cfg.serve.database

@@ -3,6 +3,7 @@ operations, and erasing old runs' personal data (:mod:`scoring.runs`)."""
 
 from __future__ import annotations
 
+import shlex
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -10,8 +11,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from scoring.cli.common import DEFAULT_CONFIG, console, parse_date
-from scoring.terminal import plain
+from scoring.cli.common import DEFAULT_CONFIG, config_option, console, open_config, parse_date
+from scoring.terminal import plain, safe
 
 if TYPE_CHECKING:
     from scoring.config import RunConfig
@@ -19,14 +20,13 @@ if TYPE_CHECKING:
 
 def runs(
     config: Annotated[
-        Path, typer.Option(help="Run configuration (YAML): where the runs and the review log are.")
+        Path, config_option(help="Run configuration (YAML): where the runs and the review log are.")
     ] = DEFAULT_CONFIG,
 ) -> None:
     """List past runs: as-of date, release state, model, list size and review progress."""
-    from scoring.config import load_config
     from scoring.runs import run_rows
 
-    cfg = load_config(config)
+    cfg = open_config(config)
     rows = run_rows(cfg.runs_dir, cfg.scoring.review_log)
     if not rows:
         console.print(f"No runs in {plain(cfg.runs_dir)} yet.", highlight=False)
@@ -58,7 +58,7 @@ def prune(
         bool, typer.Option("--dry-run", help="Say what would be erased; erase nothing.")
     ] = False,
     config: Annotated[
-        Path, typer.Option(help="Run configuration (YAML): where the runs are.")
+        Path, config_option(help="Run configuration (YAML): where the runs are.")
     ] = DEFAULT_CONFIG,
 ) -> None:
     """Erase the personal data of runs older than --keep-months (lists, scores, reasons, evidence,
@@ -66,10 +66,9 @@ def prune(
 
     Each erasure is recorded in the run (erased.json) and in the review service's access log.
     """
-    from scoring.config import load_config
     from scoring.runs import erase, months_before, to_prune
 
-    cfg = load_config(config)
+    cfg = open_config(config)
     day = parse_date(today, "--today") if today else date.today()
     old = to_prune(cfg.runs_dir, keep_months, day)
     cutoff = months_before(day, keep_months).isoformat()
@@ -106,3 +105,25 @@ def _service_database(cfg: RunConfig) -> str | None:
         return None
     ensure(url)
     return url
+
+
+def init(
+    directory: Annotated[Path, typer.Argument(help="The force's folder (made if missing).")],
+) -> None:
+    """Lay out a force's folder: configs/default.yaml (harmrank's defaults, every key commented, to
+    edit), data/records/ for the records, runs/, and the data contract and feature catalogue."""
+    from scoring.starter import write_starter
+
+    written = write_starter(directory)
+    for path in written:
+        console.print(f"wrote {safe(path)}", highlight=False, soft_wrap=True)
+    console.print(
+        "\nNext: put the force's records in data/records (or map the database in the config's source "
+        "section), then, inside the folder:\n"
+        "  harmrank validate data/records\n"
+        "  harmrank run --as-of YYYY-MM-DD\n"
+        f"From anywhere else, add --config {safe(shlex.quote(str(written[0].absolute())))} "
+        "(or set HARMRANK_CONFIG).",
+        highlight=False,
+        soft_wrap=True,
+    )

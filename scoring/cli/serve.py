@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from scoring.cli.common import DEFAULT_CONFIG, console
+from scoring.cli.common import DEFAULT_CONFIG, config_option, console, open_config
 from scoring.terminal import one_line, plain, safe
 
 if TYPE_CHECKING:
     from scoring.config import RunConfig
 
 ConfigOption = Annotated[
-    Path, typer.Option(help="Run configuration (YAML): the runs, the review log and the serve section.")
+    Path, config_option(help="Run configuration (YAML): the runs, the review log and the serve section.")
 ]
 DatabaseOption = Annotated[
     str | None,
@@ -32,9 +32,7 @@ users = typer.Typer(no_args_is_help=True, help="Manage the review service's loca
 
 
 def _config(config: Path) -> RunConfig:
-    from scoring.config import RunConfig, load_config
-
-    return load_config(config) if config.is_file() or config != DEFAULT_CONFIG else RunConfig()
+    return open_config(config)
 
 
 def _database(config: Path, database: str | None) -> str:

@@ -37,24 +37,27 @@ ACCEPTANCE = {  # a reviewer's acceptance of a gate breach, as an analyst would 
 }
 
 
-def write_config(tmp: Path, runs: Path, *, tracking: bool = False, analyses: bool = False) -> Path:
-    """The default config with a lighter backtest (to keep the suite within minutes), writing into ``tmp``.
-
-    The proxy audit, the mitigation analysis and the lambdarank candidate run only with
-    ``analyses`` (together they double the cost of a run).
-    """
-    data = yaml.safe_load((REPO / "configs" / "default.yaml").read_text())
-    data["runs_dir"] = str(runs)
-    data["offences"] = str(REPO / "configs" / "offences.csv")
+def lighter(data: dict[str, Any], *, analyses: bool = False) -> dict[str, Any]:
+    """A config (as read from YAML) with a lighter backtest and audit, to keep the suite within
+    minutes; the proxy audit, the mitigation analysis and the lambdarank candidate only with
+    ``analyses`` (together they double the cost of a run)."""
     data["backtest"]["splits"]["test_months"] = 3
     data["backtest"]["evaluation"]["n_boot"] = 50
     data["model"]["n_estimators"] = 60
     if not analyses:
         data["backtest"]["objectives"] = ["binary"]
-    data["scoring"]["review_log"] = str(tmp / "reviews.sqlite")
     data["fairness"]["n_boot"] = 50
     data["proxies"] |= {"enabled": analyses, "n_boot": 50, "n_folds": 3}
     data["mitigation"] |= {"enabled": analyses, "test_months": 2, "eg_max_iter": 4}
+    return data
+
+
+def write_config(tmp: Path, runs: Path, *, tracking: bool = False, analyses: bool = False) -> Path:
+    """The default config made :func:`lighter`, writing into ``tmp``."""
+    data = lighter(yaml.safe_load((REPO / "configs" / "default.yaml").read_text()), analyses=analyses)
+    data["runs_dir"] = str(runs)
+    data["offences"] = str(REPO / "configs" / "offences.csv")
+    data["scoring"]["review_log"] = str(tmp / "reviews.sqlite")
     if analyses:
         data["fairness"]["gate"]["accepted"] = [ACCEPTANCE]
     store = tmp / f"{runs.name}-mlflow"

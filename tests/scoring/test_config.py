@@ -7,14 +7,62 @@ from pathlib import Path
 import pytest
 
 from features.errors import ConfigError
-from scoring.config import RunConfig, load_config
+from scoring.config import RunConfig, load_config, sqlite_under
+from scoring.defaults import CATALOGUE
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def test_default_config_loads_and_matches_defaults() -> None:
     config = load_config(REPO / "configs" / "default.yaml")
-    assert config == RunConfig()
+    assert config == RunConfig().under(REPO)  # root: .. is the checkout
+    assert config.root == REPO and config.data_dir == REPO / "data" / "world"
+    assert (
+        config.offences == CATALOGUE
+        and CATALOGUE.read_bytes() == (REPO / "configs/offences.csv").read_bytes()
+    )
+
+
+def test_relative_paths_are_taken_from_the_config_not_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    force = tmp_path / "force"
+    (force / "configs").mkdir(parents=True)
+    path = force / "configs" / "harmrank.yaml"
+    path.write_text(
+        "root: ..\n"
+        "data_dir: data/records\n"
+        "runs_dir: /srv/harmrank/runs\n"
+        "offences: configs/catalogue.csv\n"
+        "scoring: {review_log: data/reviews.sqlite}\n"
+        "tracking: {uri: 'sqlite:///data/mlflow/mlflow.db', artifact_dir: data/mlflow/artifacts}\n"
+        "serve: {database: 'postgresql+psycopg://harmrank@db.force.local/service'}\n"
+    )
+    monkeypatch.chdir(tmp_path)  # anywhere else
+    config = load_config(path)
+    assert config.root == force
+    assert config.data_dir == force / "data" / "records"
+    assert config.runs_dir == Path("/srv/harmrank/runs")  # absolute paths stay
+    assert config.offences == force / "configs" / "catalogue.csv"
+    assert config.scoring.review_log == force / "data" / "reviews.sqlite"
+    assert config.tracking.uri == f"sqlite:///{force}/data/mlflow/mlflow.db"
+    assert config.tracking.artifact_dir == force / "data" / "mlflow" / "artifacts"
+    assert config.serve.database == "postgresql+psycopg://harmrank@db.force.local/service"
+    # without root: the file's own folder; an explicit root (the built-in config's cwd) wins
+    path.write_text("data_dir: ../data/records\nserve: {database: 'sqlite:///service.db?timeout=5'}\n")
+    config = load_config(path)
+    assert config.data_dir == force / "data" / "records" and config.root == force / "configs"
+    assert config.serve.database == f"sqlite:///{force}/configs/service.db?timeout=5"
+    assert load_config(path, root=tmp_path).data_dir == tmp_path.parent / "data" / "records"
+
+
+def test_sqlite_urls_under_a_root() -> None:
+    root = Path("/srv/force")
+    assert sqlite_under(root, "sqlite:///data/x.db") == "sqlite:////srv/force/data/x.db"
+    assert sqlite_under(root, "sqlite:////abs/x.db") == "sqlite:////abs/x.db"
+    assert sqlite_under(root, "sqlite:///:memory:") == "sqlite:///:memory:"
+    assert sqlite_under(root, "postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert sqlite_under(root, "sqlite:///../shared/x.db") == "sqlite:////srv/shared/x.db"
 
 
 def test_unknown_key_names_key_and_valid_keys(tmp_path: Path) -> None:
