@@ -52,9 +52,8 @@ def test_a_wheel_installed_elsewhere_runs_outside_the_checkout(tmp_path: Path) -
     venv = tmp_path / "venv"
     assert sh(sys.executable, "-m", "venv", "--without-pip", venv, cwd=tmp_path).returncode == 0
     python = venv / "bin" / "python"
-    site = Path(
-        sh(python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))", cwd=tmp_path).stdout.strip()
-    )
+    purelib = "import sysconfig; print(sysconfig.get_path('purelib'))"
+    site = Path(sh(python, "-c", purelib, cwd=tmp_path).stdout.strip())
     (site / "borrowed-dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
     installed = sh(
         sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", "--no-index", "-q", wheel,
@@ -66,8 +65,8 @@ def test_a_wheel_installed_elsewhere_runs_outside_the_checkout(tmp_path: Path) -
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     work = tmp_path / "work"
     work.mkdir()
-    where = sh(python, "-c", "import scoring, importlib.metadata as m; print(scoring.__file__, m.version('harmrank'))",
-               cwd=work, env=env)  # fmt: skip
+    which = "import scoring, importlib.metadata as m; print(scoring.__file__, m.version('harmrank'))"
+    where = sh(python, "-c", which, cwd=work, env=env)
     module, version = where.stdout.split()
     assert Path(module).is_relative_to(site) and not Path(module).is_relative_to(REPO), where.stdout
     assert wheel.name.startswith(f"harmrank-{version}-")
@@ -95,5 +94,5 @@ def test_a_wheel_installed_elsewhere_runs_outside_the_checkout(tmp_path: Path) -
         assert (run / name).is_file(), name
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["code"]["version"] == version
-    assert (force / "data" / "mlflow" / "mlflow.db").is_file()  # the config's relative store, under the folder
+    assert (force / "data" / "mlflow" / "mlflow.db").is_file()  # the config's relative store, in the folder
     assert list(elsewhere.iterdir()) == []  # nothing written where the command was run

@@ -33,7 +33,8 @@ def test_init_lays_out_a_force_folder_whose_config_takes_paths_from_it(tmp_path:
         assert stat.S_IMODE((force / private).stat().st_mode) == 0o700
     config = load_config(force / "configs" / "default.yaml")
     assert config.root == force and config.data_dir == force / "data" / "records"
-    assert config.runs_dir == force / "runs" and config.scoring.review_log == force / "data" / "reviews.sqlite"
+    assert config.runs_dir == force / "runs"
+    assert config.scoring.review_log == force / "data" / "reviews.sqlite"
     assert config.offences == CATALOGUE
     # harmrank's defaults, every key and comment kept: only the heading and the records folder differ
     ours = RUN_CONFIG.read_text().splitlines()
