@@ -21,7 +21,11 @@ def splits(
     as_of: Annotated[str, typer.Option("--as-of", help="The run's as-of date, YYYY-MM-DD.")],
     config: Annotated[Path, config_option(help="Run configuration (YAML).")] = DEFAULT_CONFIG,
     data: Annotated[
-        Path | None, typer.Option(help="Records directory (default: data_dir in the config).")
+        str | None,
+        typer.Option(
+            help="Records directory, or a database URL (tables and columns mapped by source in the "
+            "config); default: data_dir in the config."
+        ),
     ] = None,
 ) -> None:
     """Print the backtest's split table and this run's own training split, without training."""
@@ -29,13 +33,14 @@ def splits(
 
     from models.splits import split_table
     from scoring.pipeline import check_as_of, plan_splits
-    from scoring.records import load_records
+    from scoring.records import load_records, records_at, shown
 
     day = parse_date(as_of, "--as-of")
     cfg = open_config(config)
-    with console.status("Reading records"):
-        records, _ = load_records(data or cfg.data_dir, cfg.validation, cfg.offences)
-    check_as_of(records.events, pd.Timestamp(day), data or cfg.data_dir)
+    where = records_at(data) if data else cfg.data_dir
+    with console.status(f"Reading records from {safe(shown(where))}"):
+        records, _ = load_records(where, cfg.validation, cfg.offences, cfg.source)
+    check_as_of(records.events, pd.Timestamp(day), where)
     known = records.events[records.events["recorded_date"] < pd.Timestamp(day)]
     if known.empty:
         raise PipelineError(f"no event was recorded before {day}; choose a later --as-of")

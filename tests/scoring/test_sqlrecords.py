@@ -453,3 +453,15 @@ def test_validate_command_hides_the_password(postgres_world: str, tmp_path: Path
     result = runner.invoke(app, ["validate", url, "--config", str(config_file(tmp_path, "crime"))])
     assert result.exit_code == 0, result.output
     assert "s3cret" not in result.output and "Occurrence" in result.output
+
+
+def test_splits_command_reads_a_database_as_the_files(sqlite_world: str, world: Path, tmp_path: Path) -> None:
+    path = config_file(tmp_path, None)
+    data = yaml.safe_load(path.read_text())
+    data["features"] = {"cohort_lookback_days": 365}  # months enough for splits in 4 years of records
+    path.write_text(yaml.safe_dump(data))
+    for_db = ["splits", "--as-of", "2026-11-01", "--data", sqlite_world, "--config", str(path)]
+    from_db = runner.invoke(app, for_db)
+    assert from_db.exit_code == 0, from_db.output
+    from_files = runner.invoke(app, [*for_db[:4], str(world), *for_db[5:]])
+    assert from_db.output == from_files.output and "Backtest: 11 test months" in from_db.output
