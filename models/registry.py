@@ -516,13 +516,16 @@ def _unfinished(client: MlflowClient, run: Any, explicit: bool) -> list[str]:
     ]
 
 
-def load_champion(settings: TrackingSettings) -> tuple[lgb.Booster, Calibrator, int] | None:
-    """The champion's booster, calibrator and version; None without a champion (or tracking).
+def load_champion(
+    settings: TrackingSettings,
+) -> tuple[lgb.Booster, Calibrator, int, HarmGivenOutcome | None] | None:
+    """The champion's booster, calibrator, version and harm model (None when it was trained to rank
+    by probability); None without a champion (or tracking).
 
     They are read from the registered scoring unit, the files ``mlflow.pyfunc.load_model`` reads. A
     version registered before the scoring unit (a bare LightGBM model) is read as it was logged: its
-    booster, and the calibrator beside its run. The booster returns what it was trained to:
-    ``predict(X, raw_score=True)`` is the margin the calibrator reads.
+    booster, and the calibrator beside its run (no harm model). The booster returns what it was
+    trained to: ``predict(X, raw_score=True)`` is the margin the calibrator reads.
     """
     if not settings.enabled:
         return None
@@ -536,9 +539,9 @@ def load_champion(settings: TrackingSettings) -> tuple[lgb.Booster, Calibrator, 
         found = client.get_model_version(name, version)
         booster = mlflow.lightgbm.load_model(uri)
         state = json.loads(mlflow.artifacts.load_text(f"runs:/{found.run_id}/{CALIBRATOR_PATH}"))
-        return booster, calibrator_from_dict(state), int(version)
+        return booster, calibrator_from_dict(state), int(version), None
     unit = load_champion_unit(settings, version)
-    return unit.booster, unit.calibrator, int(version)
+    return unit.booster, unit.calibrator, int(version), unit.harm_model
 
 
 def load_champion_unit(settings: TrackingSettings, version: str | int | None = None) -> ScoringUnit:

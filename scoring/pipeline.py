@@ -194,8 +194,13 @@ def _backtest(
     )
 
 
-def _champion(config: RunConfig, names: list[str]) -> tuple[LightGBMRanker, Calibrator, int] | None:
-    """The registry's champion as a ranker, or None when there is none (or retraining is asked for)."""
+def _champion(
+    config: RunConfig, names: list[str]
+) -> tuple[LightGBMRanker, Calibrator, int, HarmGivenOutcome | None] | None:
+    """The registry's champion as a ranker, its calibrator, version and harm model, or None when there
+    is none (or retraining is asked for). The list is scored by the registered unit alone, so that
+    ``mlflow.pyfunc.load_model`` gives the published figures: a champion registered without a harm
+    model cannot rank by expected harm, and is refused for it."""
     if config.scoring.retrain or not config.tracking.enabled:
         return None
     from models.registry import load_champion
@@ -203,7 +208,13 @@ def _champion(config: RunConfig, names: list[str]) -> tuple[LightGBMRanker, Cali
     loaded = load_champion(config.tracking)
     if loaded is None:
         return None
-    booster, calibrator, version = loaded
+    booster, calibrator, version, harm = loaded
+    if config.scoring.rank_by == "expected_harm" and harm is None:
+        raise PipelineError(
+            f"the champion (version {version} of '{config.tracking.registered_model}') was registered "
+            "without a harm model (it was trained to rank by probability), so it cannot rank by expected "
+            "harm (scoring.rank_by). Set scoring.retrain: true to train a model that does, then promote it."
+        )
     ranker = LightGBMRanker.from_booster(booster, config.seed)
     if ranker.feature_names_ != names:
         missing = sorted(set(names) - set(ranker.feature_names_))
@@ -213,7 +224,7 @@ def _champion(config: RunConfig, names: list[str]) -> tuple[LightGBMRanker, Cali
             f"other features than this config builds (missing from it: {missing[:5]}, not built now: "
             f"{extra[:5]}). Set scoring.retrain: true to train a new model, then promote it."
         )
-    return ranker, calibrator, version
+    return ranker, calibrator, version, harm
 
 
 def run_monthly(
@@ -265,7 +276,7 @@ def run_monthly(
             with reporter.stage("Backtesting models and baselines"):
                 result_backtest = _backtest(labelled, names, config, notes)
         else:  # the champion scores the list: judge the champion itself, on the months it never saw
-            ranker, calibrator, version = champion
+            ranker, calibrator, version, _ = champion
             with reporter.stage(f"Backtesting the champion (version {version}) on the months after its fit"):
                 from models.registry import fitted_dates  # mlflow: imported only when tracking is on
 
@@ -291,14 +302,10 @@ def run_monthly(
     _check_positives(matrix.iloc[rows], config)
     expected_harm = config.scoring.rank_by == "expected_harm"
     if champion is not None:
-        ranker, calibrator, version = champion
-        fitted = FittedModel(ranker, calibrator, (), ())
+        ranker, calibrator, version, harm = champion
+        fitted = FittedModel(ranker, calibrator, (), (), harm if expected_harm else None)
         chosen = ranker.settings
         notes.append(f"scored with the champion, version {version}; no model was trained (scoring.retrain)")
-        if expected_harm:
-            train = matrix.iloc[split.indices(matrix["as_of"])["train"]]
-            harm_model = HarmGivenOutcome(config.model, config.seed)
-            fitted.harm_model = harm_model.fit(train[names], train["future_harm"], train["label"])
     else:
         with reporter.stage(f"Training LightGBM ({chosen.objective}) and calibrating"):
             fitted = fit_model(

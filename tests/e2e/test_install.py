@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -25,6 +26,9 @@ from tests.e2e.test_job import lighter
 
 REPO = Path(__file__).resolve().parents[2]
 AS_OF = "2026-11-01"
+NOT_SOURCE = shutil.ignore_patterns(
+    ".git", ".venv", "data", "runs", "build", "wheelhouse", "*.egg-info", "__pycache__", ".*_cache", ".hypo*"
+)
 
 
 def sh(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -35,10 +39,10 @@ def sh(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> subpr
 
 @pytest.mark.slow
 def test_a_wheel_installed_elsewhere_runs_outside_the_checkout(tmp_path: Path) -> None:
-    built = sh(
-        sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", tmp_path, REPO,
-        cwd=tmp_path,
-    )  # fmt: skip
+    # the source as it is now, copied: building in the checkout would leave build/ and egg-info in it
+    source = shutil.copytree(REPO, tmp_path / "source", symlinks=True, ignore=NOT_SOURCE)
+    build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", tmp_path]
+    built = sh(*build, source, cwd=tmp_path)
     assert built.returncode == 0, built.stderr
     (wheel,) = tmp_path.glob("harmrank-*.whl")
     names = zipfile.ZipFile(wheel).namelist()

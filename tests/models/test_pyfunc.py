@@ -177,8 +177,8 @@ def test_pyfunc_predict_is_the_pipelines_probability(champion, fitted, current) 
 def test_the_champion_scores_from_the_units_own_files(store, fitted, current) -> None:
     loaded = load_champion(store)
     assert loaded is not None
-    booster, calibrator, version = loaded
-    assert version == 1
+    booster, calibrator, version, harm = loaded
+    assert version == 1 and harm is not None  # the unit's own harm model ranks by expected harm
     margin = booster.predict(current[NAMES].astype("float64"), raw_score=True)
     np.testing.assert_array_equal(margin, fitted.ranker.margin(current[NAMES]))
     np.testing.assert_array_equal(calibrator.transform(margin), fitted.calibrator.transform(margin))

@@ -212,8 +212,8 @@ def test_load_champion_round_trips_booster_and_calibrator(store, model, report) 
     assert promote(store, version).promoted
     loaded = load_champion(store)
     assert loaded is not None
-    booster, calibrator, loaded_version = loaded
-    assert loaded_version == version and isinstance(booster, lgb.Booster)
+    booster, calibrator, loaded_version, harm = loaded
+    assert loaded_version == version and isinstance(booster, lgb.Booster) and harm is None
     X = features(300, seed=9)
     margin = model[0].predict(X, raw_score=True)
     np.testing.assert_array_equal(booster.predict(X, raw_score=True), margin)
@@ -333,3 +333,21 @@ def test_a_calibrator_stored_in_format_2_still_reads() -> None:
     assert calibrator_to_dict(calibrator) == stored
     with pytest.raises(PipelineError, match="unknown calibrator format"):
         calibrator_from_dict({**stored, "format": "harmrank.calibrator/1"})
+
+
+def test_a_champion_without_a_harm_model_is_refused_for_ranking_by_expected_harm(
+    store, model, report
+) -> None:
+    from scoring.config import RunConfig
+    from scoring.pipeline import _champion
+
+    version = register_candidate(store, logged(store, model, report, precision=0.43, harm=0.55))
+    assert promote(store, version).promoted
+    names = list(features(1, seed=0).columns)
+    by_harm = RunConfig(tracking=store).model_copy(
+        update={"scoring": RunConfig().scoring.model_copy(update={"rank_by": "expected_harm"})}
+    )
+    with pytest.raises(PipelineError, match=rf"version {version} .* registered without a harm model"):
+        _champion(by_harm, names)  # the list would not be the registered unit's
+    loaded = _champion(RunConfig(tracking=store), names)
+    assert loaded is not None and loaded[2] == version and loaded[3] is None
