@@ -1,6 +1,7 @@
 """Reading the records from a database against reading them from Parquet: time and peak memory.
 
 Usage: PYTHONPATH=. python bench/sql_source.py [--world data/world] [--repeats 3] [--url URL]
+                                              [--whole-run 2026-11-01 [--run-repeats 1]]
 
 Copies the world's tables into PostgreSQL (a throwaway server from ``tests.pgserver`` unless
 ``--url`` names an empty database) under other table and column names, as a force's would be, with
@@ -8,7 +9,9 @@ dates as DATE columns and harm as NUMERIC, then times ``load_records`` (reading 
 the Parquet files and from the database, ``--repeats`` times each, and prints the median, the rows
 per second and the peak memory the reading added (tracemalloc: Python and Arrow allocations that go
 through Python's allocator are counted; numpy and Arrow buffers largely are not, so the figure is
-indicative). Asserts nothing.
+indicative). With ``--whole-run DATE`` it also times the whole monthly job (``run_monthly``: records,
+features, backtest, training, audit and list, with configs/default.yaml and MLflow off, nothing
+written) from each source, and says whether the two lists are identical. Asserts nothing.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from features.records.schema import TABLES, ValidationSettings  # noqa: E402
-from scoring.config import RunConfig, SourceSettings  # noqa: E402
+from scoring.config import RunConfig, SourceSettings, load_config  # noqa: E402
 from scoring.records import load_records  # noqa: E402
 
 NAMES = {
@@ -118,9 +121,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--url", help="an empty PostgreSQL database (default: a throwaway server)")
     parser.add_argument("--chunk-rows", type=int, default=SourceSettings().chunk_rows)
+    parser.add_argument("--whole-run", metavar="DATE", help="also time the whole monthly job for this as-of")
+    parser.add_argument("--run-repeats", type=int, default=1, help="whole runs per source")
     args = parser.parse_args()
     settings = ValidationSettings(max_bad_share=1.0)
-    offences = ROOT / RunConfig().offences
+    offences = RunConfig().offences
     source = SourceSettings(
         tables={n: f"crime.{t}" for n, t in NAMES.items()}, columns=COLUMNS, chunk_rows=args.chunk_rows
     )
@@ -139,6 +144,34 @@ def main() -> None:
             peak = peak_mib(read)
             listed = ", ".join(f"{t:.2f}" for t in times)
             print(f"{label:<12}{median:>10.2f}{events / median:>12,.0f}{peak:>10.0f}  {listed}")
+        if args.whole_run:
+            whole_runs(args, url, source)
+
+
+def whole_runs(args: argparse.Namespace, url: str, source: SourceSettings) -> None:
+    """The whole monthly job from Parquet and from the database: seconds each, and the lists compared."""
+    from scoring.pipeline import run_monthly
+
+    config = load_config(ROOT / "configs" / "default.yaml")
+    config = config.model_copy(
+        update={"source": source, "tracking": config.tracking.model_copy(update={"enabled": False})}
+    )
+    as_of = pd.Timestamp(args.whole_run).date()
+    lists: dict[str, pd.DataFrame] = {}
+    print(f"\nwhole run for {as_of} ({config.output.k} listed; MLflow off, nothing written)")
+    print(f"{'source':<12}{'median s':>10}  runs (s)")
+    for label, where in (("parquet", args.world), ("postgresql", url)):
+        times = []
+        for _ in range(args.run_repeats):
+            start = time.perf_counter()
+            result = run_monthly(config, as_of, where)
+            times.append(time.perf_counter() - start)
+            lists[label] = result.top(config.output.k)[["person_id", "score"]].reset_index(drop=True)
+            del result
+        listed = ", ".join(f"{t:.1f}" for t in times)
+        print(f"{label:<12}{statistics.median(times):>10.1f}  {listed}")
+    same = lists["parquet"].equals(lists["postgresql"])
+    print(f"the two lists are {'identical' if same else 'DIFFERENT'} (person_id and score, in order)")
 
 
 if __name__ == "__main__":

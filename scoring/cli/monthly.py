@@ -66,6 +66,8 @@ def run(
         for line in tidied:
             console.print(f"[yellow]Tidied:[/yellow] {safe(line)}", highlight=False)
         journal = cfg.runs_dir / f".{day.isoformat()}.log"
+        if cfg.tracking.enabled:  # importing MLflow replaces its logger's handlers: first, so run_log
+            import mlflow  # noqa: F401  # keeps MLflow's INFO lines in the run log, out of the console
         with run_log(journal):
             with keep_rejected_rows(cfg.runs_dir / f"{day.isoformat()}.rejected"):
                 result = run_monthly(cfg, day, data_dir, RichReporter(console))

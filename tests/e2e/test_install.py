@@ -96,6 +96,8 @@ def test_a_wheel_installed_elsewhere_runs_outside_the_checkout(tmp_path: Path) -
     run = force / "runs" / AS_OF
     for name in ("top100.csv", "top100.xlsx", "manifest.json", "run.log", "report/index.html"):
         assert (run / name).is_file(), name
+    # a fresh process imports MLflow during the run: its INFO lines go to the run log, not the console
+    assert "INFO mlflow" not in ran.stdout + ran.stderr and "INFO mlflow" in (run / "run.log").read_text()
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["code"]["version"] == version
     assert (force / "data" / "mlflow" / "mlflow.db").is_file()  # the config's relative store, in the folder
