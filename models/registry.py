@@ -19,9 +19,8 @@ Registry: :func:`register_candidate` makes a run's model a version of ``harmrank
 ``champion`` to it under :data:`PROMOTION_RULE`; :func:`load_champion` returns what scoring needs,
 read from the registered scoring unit (the same files ``mlflow.pyfunc.load_model`` reads).
 
-A local store (SQLite file and artifact directory) records absolute ``file://`` artifact
-locations, and MLflow 3 keeps no relative ones. :func:`relocate_store` (run on every connection)
-rewrites them when the store has been copied or moved to where the settings now point.
+Where the store is, connecting to it and moving it: :mod:`models.store` (its
+:class:`TrackingSettings` and :func:`relocate_store` are also importable from here).
 ``import mlflow`` takes about 2 s, so it is imported inside the functions that use it.
 """
 
@@ -30,9 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import re
-import sqlite3
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,13 +37,13 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import unquote
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from features.errors import PipelineError
 from models.calibrate import Calibrator
+from models.store import TrackingSettings, connect
+from models.store import relocate_store as relocate_store  # importable from here, as before
 from models.unit import ScoringUnit, calibrator_from_dict, calibrator_to_dict
 
 if TYPE_CHECKING:
@@ -75,40 +72,6 @@ _BAD_KEY_CHARS = re.compile(r"[^\w\-. /]")
 T = TypeVar("T")
 
 
-class TrackingSettings(BaseModel):
-    """Where runs and registered models are kept.
-
-    Relative paths (of a ``sqlite:///`` URI and of ``artifact_dir``) are resolved against the
-    current directory when MLflow is first used, not when the settings are read.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    uri: str = Field("sqlite:///data/mlflow/mlflow.db", description="MLflow tracking and registry URI.")
-    artifact_dir: Path = Field(Path("data/mlflow/artifacts"), description="Where run artifacts are stored.")
-    experiment: str = Field("harmrank", min_length=1, description="MLflow experiment of the runs.")
-    registered_model: str = Field("harmrank", min_length=1, description="Registered model name.")
-    enabled: bool = Field(True, description="Log runs to MLflow (false: log nothing).")
-
-    @field_validator("uri")
-    @classmethod
-    def _persistent(cls, uri: str) -> str:
-        if uri.startswith("sqlite:") and not uri.startswith("sqlite:///"):
-            raise ValueError(f"{uri!r} is not a file: use sqlite:///relative.db or sqlite:////abs.db")
-        return uri
-
-    def tracking_uri(self) -> str:
-        """The URI with a relative SQLite path made absolute."""
-        if not self.uri.startswith("sqlite:///"):
-            return self.uri
-        path = Path(self.uri.removeprefix("sqlite:///"))
-        return self.uri if path.is_absolute() else f"sqlite:///{path.absolute()}"
-
-    def artifact_location(self) -> Path:
-        """The artifact directory as an absolute path."""
-        return self.artifact_dir.expanduser().absolute()
-
-
 @dataclass
 class PromotionResult:
     """What :func:`promote` decided and why.
@@ -134,89 +97,6 @@ def metric_key(model: str, metric: str, k: int | None = None, ties: str = "list"
 def _key(name: str) -> str:
     """``name`` with characters MLflow rejects in keys replaced by ``_``, cut to its length limit."""
     return _BAD_KEY_CHARS.sub("_", name)[:_MAX_KEY]
-
-
-def _connect(settings: TrackingSettings) -> tuple[Any, MlflowClient]:
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # offline: no telemetry host look-up
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # the CLI presents progress
-    import mlflow
-    import mlflow.lightgbm  # the flavour is a submodule
-
-    uri = settings.tracking_uri()
-    if uri.startswith("sqlite:///"):
-        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    moved_from = relocate_store(settings)
-    if moved_from is not None:
-        log.warning(
-            "MLflow store moved: its artifact locations now point to %s", settings.artifact_location()
-        )
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    return mlflow, mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
-
-
-#: (table, column) of every artifact location a SQLite store records (MLflow 3's schema)
-_LOCATIONS = (
-    ("experiments", "artifact_location"),
-    ("runs", "artifact_uri"),
-    ("logged_models", "artifact_location"),
-    ("model_versions", "storage_location"),
-)
-
-
-def relocate_store(settings: TrackingSettings) -> str | None:
-    """Point a copied or moved local store at its artifacts' new place; the old root, or None.
-
-    MLflow records every experiment's, run's and model's artifact location as an absolute
-    ``file://`` URI, and keeps no relative ones (``mlflow-artifacts:`` locations need a tracking
-    server). When the experiment's recorded root is not ``settings.artifact_dir`` but that
-    directory holds every logged model recorded under the old root (the store was copied or moved
-    whole), each location under the old root is rewritten to the new one, so that harmrank and
-    plain MLflow (``models:/harmrank@champion``) read the copy. Otherwise nothing changes.
-    """
-    uri = settings.tracking_uri()
-    db = Path(uri.removeprefix("sqlite:///"))
-    if not uri.startswith("sqlite:///") or not db.is_file():
-        return None
-    new_root, new = settings.artifact_location(), settings.artifact_location().as_uri()
-    connection = sqlite3.connect(db, timeout=30)
-    try:
-        with connection:  # one transaction: every location is rewritten, or none
-            query = "SELECT artifact_location FROM experiments WHERE name = ?"
-            row = connection.execute(query, (settings.experiment,)).fetchone()
-            old = None if row is None else str(row[0])
-            if old is None or old == new or not old.startswith("file:"):
-                return None
-            if not _holds_models(connection, old, new_root):
-                message = "tracking.artifact_dir is %s, but the store keeps its artifacts in %s (still used)"
-                log.warning(message, new_root, old)
-                return None
-            for table, column in _LOCATIONS:
-                connection.execute(
-                    f"UPDATE {table} SET {column} = ? || substr({column}, ?) WHERE {_under(column)}",
-                    (new, len(old) + 1, len(old), old, len(old), len(old) + 1),
-                )
-    except sqlite3.OperationalError:  # not (yet) an MLflow store: nothing to relocate
-        return None
-    finally:
-        connection.close()
-    return old
-
-
-def _under(column: str) -> str:
-    """SQL: ``column`` is a root or a path under it; parameters len(root), root, len(root), len(root) + 1."""
-    return f"substr({column}, 1, ?) = ? AND (length({column}) = ? OR substr({column}, ?, 1) = '/')"
-
-
-def _holds_models(connection: sqlite3.Connection, old: str, new_root: Path) -> bool:
-    """Whether ``new_root`` holds the artifacts of every logged model recorded under ``old``."""
-    rows = connection.execute(
-        f"SELECT artifact_location FROM logged_models WHERE {_under('artifact_location')}",
-        (len(old), old, len(old), len(old) + 1),
-    ).fetchall()
-    return new_root.is_dir() and all(
-        (new_root / unquote(r[0][len(old) :].lstrip("/"))).is_dir() for r in rows
-    )
 
 
 def _get(fetch: Callable[[], T]) -> T | None:
@@ -367,7 +247,7 @@ def log_run(
     features = list(booster.feature_name())
     unit = ScoringUnit(booster, calibrator, features, [p for p in protected if p not in features], harm_model)
     dtypes = dict(feature_dtypes) if feature_dtypes is not None else dict.fromkeys(features, "float64")
-    mlflow, client = _connect(settings)
+    mlflow, client = connect(settings)
     from mlflow.entities import Metric, Param, RunTag
 
     experiment_id = _experiment_id(client, settings)
@@ -422,7 +302,7 @@ def register_candidate(settings: TrackingSettings, run_id: str) -> int:
     """
     if not settings.enabled:
         raise PipelineError("MLflow tracking is off (tracking.enabled: false); there is nothing to register")
-    _, client = _connect(settings)
+    _, client = connect(settings)
     run = _get(lambda: client.get_run(run_id))
     if run is None:
         raise PipelineError(f"no MLflow run {run_id!r} in {settings.tracking_uri()}")
@@ -450,7 +330,7 @@ def promote(settings: TrackingSettings, version: int | None = None) -> Promotion
     """
     if not settings.enabled:
         return PromotionResult(False, version, ["MLflow tracking is off (tracking.enabled: false)"])
-    _, client = _connect(settings)
+    _, client = connect(settings)
     name = settings.registered_model
     number = str(version) if version is not None else _alias(client, name, CANDIDATE)
     found = None if number is None else _get(lambda: client.get_model_version(name, number))
@@ -529,7 +409,7 @@ def load_champion(
     """
     if not settings.enabled:
         return None
-    mlflow, client = _connect(settings)
+    mlflow, client = connect(settings)
     name = settings.registered_model
     version = _alias(client, name, CHAMPION)
     if version is None:
@@ -546,7 +426,7 @@ def load_champion(
 
 def load_champion_unit(settings: TrackingSettings, version: str | int | None = None) -> ScoringUnit:
     """The registered scoring unit of ``version`` (by default the champion's)."""
-    _, client = _connect(settings)
+    _, client = connect(settings)
     name = settings.registered_model
     number = str(version) if version is not None else _alias(client, name, CHAMPION)
     if number is None:
@@ -561,7 +441,7 @@ def load_champion_unit(settings: TrackingSettings, version: str | int | None = N
 def fitted_dates(settings: TrackingSettings, version: int) -> list[pd.Timestamp]:
     """Every as-of date a registered version's model was trained, validated or calibrated on,
     from its run's ``training.*_dates`` params; empty when they were not recorded (or were cut)."""
-    _, client = _connect(settings)
+    _, client = connect(settings)
     found = client.get_model_version(settings.registered_model, str(version))
     if found.run_id is None:
         return []
