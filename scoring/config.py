@@ -31,7 +31,7 @@ from features.records.schema import TABLES, ValidationSettings
 from models.registry import TrackingSettings
 from models.settings import BacktestSettings
 from models.train import ModelSettings, TrainingSettings
-from scoring.db import display_url
+from scoring.db import display_url, is_url
 from scoring.defaults import CATALOGUE
 from scoring.review_log import display, location
 
@@ -257,7 +257,11 @@ class RunConfig(BaseModel):
         root = Path(os.path.abspath(root))
 
         def path(value: Path) -> Path:
+            value = value.expanduser()
             return value if value.is_absolute() else Path(os.path.normpath(root / value))
+
+        def database(value: str) -> str:  # a URL, or the path of a SQLite file (scoring.db.url_of)
+            return sqlite_under(root, value) if is_url(value) else str(path(Path(value)))
 
         log = self.scoring.review_log
         log = path(log) if isinstance(log, Path) else sqlite_under(root, log)
@@ -274,7 +278,7 @@ class RunConfig(BaseModel):
                         "artifact_dir": path(self.tracking.artifact_dir),
                     }
                 ),
-                "serve": self.serve.model_copy(update={"database": sqlite_under(root, self.serve.database)}),
+                "serve": self.serve.model_copy(update={"database": database(self.serve.database)}),
             }
         )
 

@@ -54,6 +54,11 @@ def test_relative_paths_are_taken_from_the_config_not_the_working_directory(
     assert config.data_dir == force / "data" / "records" and config.root == force / "configs"
     assert config.serve.database == f"sqlite:///{force}/configs/service.db?timeout=5"
     assert load_config(path, root=tmp_path).data_dir == tmp_path.parent / "data" / "records"
+    # a service database given as a plain file path, and a home-relative path
+    path.write_text("serve: {database: data/service.sqlite}\nruns_dir: ~/harmrank-runs\n")
+    config = load_config(path)
+    assert config.serve.database == str(force / "configs" / "data" / "service.sqlite")
+    assert config.runs_dir == Path.home() / "harmrank-runs"
 
 
 def test_sqlite_urls_under_a_root() -> None:
