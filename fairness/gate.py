@@ -203,26 +203,28 @@ def _comparisons(d: pd.DataFrame, family: str) -> pd.Series:
     return pd.Series(tested, index=d.index).groupby([d[k] for k in keys]).transform("sum").astype("int64")
 
 
-def _figure(audit: AuditResult, characteristic: str, group: str, metric: str, k: int) -> tuple[bool, float]:
-    """(suppressed, value) of one pooled group figure; (False, NaN) when the audit has no such row."""
+def _pooled_figures(audit: AuditResult) -> dict[tuple[str, str, str, int], tuple[bool, float]]:
+    """(suppressed, value) of each pooled group figure, by (characteristic, group, metric, k)."""
     g = audit.groups
     if not len(g):
-        return False, np.nan
-    hit = g[
-        (g["scope"] == POOLED)
-        & (g["characteristic"] == characteristic)
-        & (g["group"] == group)
-        & (g["metric"] == metric)
-        & (g["k"] == k)
-    ]
-    if not len(hit):
-        return False, np.nan
-    value = hit["value"].iloc[0]
-    return bool(hit["suppressed"].iloc[0]), float("nan") if pd.isna(value) else float(value)
+        return {}
+    p = g[g["scope"] == POOLED]
+    figures: dict[tuple[str, str, str, int], tuple[bool, float]] = {}
+    for c, group, metric, k, suppressed, value in zip(
+        p["characteristic"], p["group"], p["metric"], p["k"], p["suppressed"], p["value"], strict=True
+    ):
+        if pd.isna(k):  # a figure of the whole list (AUC, calibration): never looked up by k
+            continue
+        key = (c, group, metric, int(k))
+        figures.setdefault(key, (bool(suppressed), float("nan") if pd.isna(value) else float(value)))
+    return figures
 
 
-def _unchecked_why(audit: AuditResult, row: pd.Series) -> str:
-    """Why a comparison could not be checked, naming the group and the people it lacks."""
+def _unchecked_why(
+    audit: AuditResult, row: pd.Series, figures: dict[tuple[str, str, str, int], tuple[bool, float]]
+) -> str:
+    """Why a comparison could not be checked, naming the group and the people it lacks
+    (``figures``: :func:`_pooled_figures` of the audit)."""
     limit, k = audit.settings.min_cell, int(row["k"])
     basis = _BASIS.get(str(row["metric"]), "behind the figure")
     parts = []
@@ -230,7 +232,7 @@ def _unchecked_why(audit: AuditResult, row: pd.Series) -> str:
         (row["group"], "in the group"),
         (row["reference"], f"in the reference group {row['reference']}"),
     ):
-        suppressed, value = _figure(audit, row["characteristic"], group, row["metric"], k)
+        suppressed, value = figures.get((row["characteristic"], group, row["metric"], k), (False, np.nan))
         if suppressed:  # worded alike for both causes: which one it was would narrow the hidden count
             parts.append(
                 f"figure suppressed {who} (fewer than {limit} people {basis}, or withheld so that a "
@@ -361,15 +363,20 @@ def gate(audit: AuditResult, settings: GateSettings, on: date | None = None) -> 
     at_k = rows[rows["k"] == settings.k].copy()
     at_k["gate_k"] = settings.k
     larger = sorted(int(k) for k in rows["k"].dropna().unique() if k > settings.k)
+    figures = _pooled_figures(audit)
+    first: dict[tuple[object, ...], int] = {}  # (k, characteristic, group, metric) -> first row's position
+    for position, values in enumerate(zip(rows["k"], *(rows[c] for c in key), strict=True)):
+        first.setdefault(values, position)
     chosen = []
     for _, row in at_k.iterrows():
         if row["status"] != NOT_CHECKABLE:
             chosen.append(row)
             continue
-        why = _unchecked_why(audit, row)
+        why = _unchecked_why(audit, row, figures)
         tried = []
         for k in larger if settings.fallback_to_larger_k else []:
-            other = rows[(rows["k"] == k) & (rows[key] == row[key]).all(axis=1)]
+            at = first.get((k, *(row[c] for c in key)))
+            other = rows.iloc[[at]] if at is not None else rows.iloc[[]]
             if len(other) and other["status"].iloc[0] != NOT_CHECKABLE:
                 found = other.iloc[0].copy()
                 found["why"] = (

@@ -8,6 +8,7 @@ the audit and the gate always run when there is a backtest and a protected table
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -104,29 +105,38 @@ def equality_audit(
     predictions = backtest.predictions.reset_index(drop=True)
     settings = config.fairness
     birth = _birth(records)
+    start = time.perf_counter()
     groups = attach_groups(predictions[["person_id", "as_of"]], protected, birth, settings)
     result = audit(
         predictions, groups, chosen, settings, config.seed, probability_col=f"{chosen}{PROBABILITY}"
     )
+    log.info("equality audit: group figures: %.1f s", time.perf_counter() - start)
     notes: list[str] = []
     proxies = None
     panel_groups = None
     if config.proxies.enabled or config.mitigation.enabled:
         panel_groups = attach_groups(labelled[["person_id", "as_of"]], protected, birth, settings)
     if config.proxies.enabled:
+        start = time.perf_counter()
         proxies = proxy_audit(
             labelled[names], panel_groups, config.proxies, config.seed, keys=labelled[["person_id", "as_of"]]
         )
+        log.info("equality audit: proxies: %.1f s", time.perf_counter() - start)
     tradeoff = None
     if config.mitigation.enabled:
+        start = time.perf_counter()
         tradeoff = _mitigation(labelled, names, panel_groups, proxies, config, notes)
+        log.info("equality audit: mitigation analysis: %.1f s", time.perf_counter() - start)
     single = [c for c in groups.columns if INTERSECTION_SEP not in c]
     distribution = score_distribution(
         predictions[chosen], predictions["as_of"], groups[single], settings.min_cell
     )
+    start = time.perf_counter()
+    checked = gate(result, settings.gate, as_of)
+    log.info("equality audit: release gate: %.1f s", time.perf_counter() - start)
     return Equality(
         result,
-        gate(result, settings.gate, as_of),
+        checked,
         proxies,
         tradeoff,
         policy(config),

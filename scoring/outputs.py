@@ -18,6 +18,7 @@ from scoring.governance import governance_facts, write_governance
 from scoring.io import atomic_directory, sha256, write_csv, write_json, write_table
 from scoring.listing import Listing, build_listing
 from scoring.pipeline import RunResult
+from scoring.progress import QuietReporter, Reporter
 from scoring.provenance import provenance
 from scoring.records import write_quarantine
 from scoring.reports.model import render_model_report
@@ -162,80 +163,87 @@ def write_page_frames(result: RunResult, config: RunConfig, listing: Listing, fo
     write_json(pages, folder / "pages.json")
 
 
-def write_run(result: RunResult, config: RunConfig, data_dir: Path | str) -> tuple[Path, Listing]:
-    """Write the run directory atomically; returns its final path and the explained list."""
+def write_run(
+    result: RunResult, config: RunConfig, data_dir: Path | str, reporter: Reporter | None = None
+) -> tuple[Path, Listing]:
+    """Write the run directory atomically; returns its final path and the explained list. Each step
+    is a stage of ``reporter`` (timed in the run log)."""
+    reporter = reporter or QuietReporter()
     target = config.runs_dir / result.as_of.date().isoformat()
-    listing = build_listing(result, config)
+    with reporter.stage("Explaining the list (reasons and their records)"):
+        listing = build_listing(result, config)
     top = listing.listed[PUBLISHED_COLUMNS]
     decimals = config.output.score_decimals
     with atomic_directory(target) as staging:
-        write_csv(top, staging / "top100.csv", float_format=f"%.{decimals}f")
-        write_table(top.reset_index(drop=True), staging / "top100.parquet")
-        write_list_workbook(
-            top,
-            staging / "top100.xlsx",
-            as_of=result.as_of.date().isoformat(),
-            marking=config.output.marking,
-            order=order_statement(listing.listed, config.scoring.rank_by),
-            advisory=ADVISORY,
-            decimals=decimals,
-        )
-        write_table(listing.reasons, staging / "reasons.parquet")
-        write_table(listing.families, staging / "reason_families.parquet")
-        write_table(listing.evidence, staging / "evidence.parquet")
-        render_officer_report(
-            staging / "report",
-            as_of=result.as_of.date().isoformat(),
-            listed=listing.listed,
-            left=listing.left,
-            reasons=listing.reasons,
-            families=listing.families,
-            evidence=listing.evidence,
-            history=listing.history,
-            rank_history=listing.rank_history,
-            reviews=listing.reviews,
-            review_summary=listing.review_summary,
-            previous_review=listing.previous_review,
-            review_log={"ok": listing.log_check.ok, "text": listing.log_check.summary(where=False)},
-            marking=config.output.marking,
-            rank_by=config.scoring.rank_by,
-            base_value=listing.base_value,
-            objective=str(result.training.get("objective", "binary")),
-            notes=result.notes,
-        )
-        write_page_frames(result, config, listing, staging / "report" / FRAMES)
-        write_table(result.ranked[LIST_COLUMNS].reset_index(drop=True), staging / "scores.parquet")
-        write_quarantine(result.validation, staging)
-        if result.backtest is not None:
-            write_json(
-                metrics_document(result.backtest, result.notes, str(data_dir)), staging / "metrics.json"
-            )
-            write_table(result.backtest.predictions, staging / "backtest_predictions.parquet")
-            importance = shap_importance(
-                result.model.ranker, result.current[result.features], seed=config.seed
-            )
-            page = render_model_report(
-                result.backtest,
+        with reporter.stage("Writing the list and the officer report"):
+            write_csv(top, staging / "top100.csv", float_format=f"%.{decimals}f")
+            write_table(top.reset_index(drop=True), staging / "top100.parquet")
+            write_list_workbook(
+                top,
+                staging / "top100.xlsx",
                 as_of=result.as_of.date().isoformat(),
-                importance=importance,
+                marking=config.output.marking,
+                order=order_statement(listing.listed, config.scoring.rank_by),
+                advisory=ADVISORY,
+                decimals=decimals,
+            )
+            write_table(listing.reasons, staging / "reasons.parquet")
+            write_table(listing.families, staging / "reason_families.parquet")
+            write_table(listing.evidence, staging / "evidence.parquet")
+            render_officer_report(
+                staging / "report",
+                as_of=result.as_of.date().isoformat(),
+                listed=listing.listed,
+                left=listing.left,
+                reasons=listing.reasons,
+                families=listing.families,
+                evidence=listing.evidence,
+                history=listing.history,
+                rank_history=listing.rank_history,
+                reviews=listing.reviews,
+                review_summary=listing.review_summary,
+                previous_review=listing.previous_review,
+                review_log={"ok": listing.log_check.ok, "text": listing.log_check.summary(where=False)},
+                marking=config.output.marking,
+                rank_by=config.scoring.rank_by,
+                base_value=listing.base_value,
+                objective=str(result.training.get("objective", "binary")),
                 notes=result.notes,
-                baseline_names=BASELINE_NAMES,
             )
-            (staging / "model.html").write_text(page, encoding="utf-8")
-        if result.equality is not None:
-            shares = police_activity_by_group(
-                listing.families,
-                result.records.protected,
-                config.fairness.min_cell,
-                config.fairness.reference,
+            write_page_frames(result, config, listing, staging / "report" / FRAMES)
+            write_table(result.ranked[LIST_COLUMNS].reset_index(drop=True), staging / "scores.parquet")
+            write_quarantine(result.validation, staging)
+        with reporter.stage("Writing the model, equality and governance reports"):
+            if result.backtest is not None:
+                write_json(
+                    metrics_document(result.backtest, result.notes, str(data_dir)), staging / "metrics.json"
+                )
+                write_table(result.backtest.predictions, staging / "backtest_predictions.parquet")
+                importance = shap_importance(
+                    result.model.ranker, result.current[result.features], seed=config.seed
+                )
+                page = render_model_report(
+                    result.backtest,
+                    as_of=result.as_of.date().isoformat(),
+                    importance=importance,
+                    notes=result.notes,
+                    baseline_names=BASELINE_NAMES,
+                )
+                (staging / "model.html").write_text(page, encoding="utf-8")
+            if result.equality is not None:
+                shares = police_activity_by_group(
+                    listing.families,
+                    result.records.protected,
+                    config.fairness.min_cell,
+                    config.fairness.reference,
+                )
+                write_equality(result.equality, result.as_of.date().isoformat(), staging, shares)
+            write_governance(
+                governance_facts(
+                    result, config, listing, packages=package_versions(), baseline_names=BASELINE_NAMES
+                ),
+                staging / "governance",
             )
-            write_equality(result.equality, result.as_of.date().isoformat(), staging, shares)
-        write_governance(
-            governance_facts(
-                result, config, listing, packages=package_versions(), baseline_names=BASELINE_NAMES
-            ),
-            staging / "governance",
-        )
         head = listing.log_check.head_record()
         write_json(manifest(result, config, data_dir, head), staging / "manifest.json")
     return target, listing

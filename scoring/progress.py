@@ -48,7 +48,8 @@ class QuietReporter:
 
 
 class RichReporter(QuietReporter):
-    """A rich progress bar (or spinner, when the total is unknown) per stage."""
+    """A rich progress bar (or spinner, when the total is unknown) per stage; each stage's duration
+    is logged as well (the run log)."""
 
     def __init__(self, console: Console) -> None:
         super().__init__()
@@ -69,3 +70,4 @@ class RichReporter(QuietReporter):
             yield lambda n=1: progress.advance(task, n)
             progress.update(task, completed=total if total is not None else 1)
         self.timings[name] = time.perf_counter() - start
+        log.info("%s: %.1f s", name, self.timings[name])  # in the run log

@@ -71,7 +71,7 @@ def run(
         with run_log(journal):
             with keep_rejected_rows(cfg.runs_dir / f"{day.isoformat()}.rejected"):
                 result = run_monthly(cfg, day, data_dir, RichReporter(console))
-            run_dir, listing = write_run(result, cfg, recorded)
+            run_dir, listing = write_run(result, cfg, recorded, RichReporter(console))
             tracked = _track(result, cfg, run_dir)
             release = result.equality.release if result.equality is not None else "not audited"
             code = RELEASE_EXIT.get(release, EXIT_NOT_AUDITED)

@@ -113,6 +113,7 @@ def run_job(
     assert result.exit_code == RELEASE_EXIT.get(release, EXIT_NOT_AUDITED), (release, result.exit_code)
     log = (runs / AS_OF / "run.log").read_text()
     assert " INFO harmrank: " in log and f"release: {release}; exit status {result.exit_code}" in log
+    assert re.search(r" INFO harmrank: Validating records: \d+\.\d s\n", log)  # each stage, timed
     assert " INFO mlflow" not in result.output  # third-party INFO lines stay in the log
     if (runs / AS_OF / "equality.html").is_file():  # the analyst is told where it is and what it found
         assert "Equality report:" in result.output and "equality: disparities flagged" in result.output

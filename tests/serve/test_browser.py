@@ -69,8 +69,19 @@ def submit(driver, css: str) -> None:  # type: ignore[no-untyped-def]
 
 def settle(driver, old) -> None:  # type: ignore[no-untyped-def]
     """Wait until the page ``old`` belonged to is gone and the next one has loaded."""
-    WebDriverWait(driver, 20).until(staleness_of(old))
+    WebDriverWait(driver, 20).until(lambda d: gone(old))
     loaded(driver)
+
+
+def gone(element) -> bool:  # type: ignore[no-untyped-def]
+    """Whether ``element``'s page has been replaced: stale, or (Chromium, while the old document is
+    torn down) "does not belong to the document"."""
+    try:
+        return bool(staleness_of(element)(None))
+    except WebDriverException as exc:
+        if "does not belong to the document" in str(exc):
+            return True
+        raise
 
 
 def loaded(driver) -> None:  # type: ignore[no-untyped-def]
