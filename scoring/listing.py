@@ -7,6 +7,7 @@ runs' lists and the review log; writes nothing (``scoring.outputs`` does).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import pandas as pd
@@ -18,7 +19,7 @@ from scoring.evidence import family_evidence, history
 from scoring.explain import explain
 from scoring.pipeline import RunResult
 from scoring.review import decisions, review_summary
-from scoring.review_log import Location, LogCheck, location, verify
+from scoring.review_log import Location, LogCheck, against_runs, location, verify
 
 N_REASONS = 3
 
@@ -73,7 +74,10 @@ def build_listing(result: RunResult, config: RunConfig) -> Listing:
     previous = lists[lists["as_of"] == lists["as_of"].max()] if len(lists) else None
     listed = list_status(listed, previous, lists if len(lists) else None)
     log = location(config.scoring.review_log)
-    log_check = verify(log)
+    log_check, moved = against_runs(verify(log), log, config.runs_dir)
+    if moved is not None:
+        logging.getLogger("harmrank").warning("%s", moved)
+        result.notes.append(moved)
     previous_run = earlier_runs[0][0].isoformat() if earlier_runs and previous is not None else None
     summary, previous_review = review_progress(
         people, result.as_of.date().isoformat(), previous, previous_run, log

@@ -23,6 +23,8 @@ log (the MLflow store, say) is refused rather than given new tables. A log of th
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import sqlite3
 from collections.abc import Iterable, Mapping
 from contextlib import closing
@@ -291,3 +293,46 @@ def check_heads(path: Location, heads: Iterable[tuple[str, Mapping[str, object]]
                 f"{where} recorded entry {n} with hash {digest[:12]}…; the log now has another: rewritten"
             )
     return problems
+
+
+def same_log(a: Location, b: Location) -> bool:
+    """Whether two places name one log: paths resolved, URLs compared without their passwords (a
+    manifest records a URL as :func:`display` shows it)."""
+    if isinstance(a, str) or isinstance(b, str):
+        return display(a) == display(b)
+    return Path(a).resolve() == Path(b).resolve()
+
+
+def recorded_heads(runs_dir: Path) -> list[tuple[str, Location, dict[str, object]]]:
+    """``(run, log, head)`` that each run in ``runs_dir`` recorded in its manifest, oldest first
+    (runs without a manifest, a review log or a head are left out)."""
+    heads = []
+    for manifest in sorted(Path(runs_dir).glob("*/manifest.json")):
+        try:
+            data = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        head, log = data.get("review_log_head"), data.get("review_log")
+        if isinstance(head, dict) and log:
+            heads.append((f"run {manifest.parent.name}", location(log), head))
+    return heads
+
+
+def against_runs(check: LogCheck, log: Location, runs_dir: Path) -> tuple[LogCheck, str | None]:
+    """``check`` of ``log`` with the heads that runs in ``runs_dir`` recorded for it compared (a log
+    cut short or rewritten since then fails), and a note when the latest run that recorded decisions
+    recorded them in another log (the log moved, or the config points elsewhere: decisions already
+    made would otherwise look like none)."""
+    earlier = recorded_heads(runs_dir)
+    problems = check_heads(log, [(run, head) for run, at, head in earlier if same_log(at, log)])
+    if problems:
+        check = dataclasses.replace(check, ok=False, problems=(*check.problems, *problems))
+    decided = [(run, at, head) for run, at, head in earlier if int(str(head.get("entries") or 0)) > 0]
+    if not decided or same_log(decided[-1][1], log):
+        return check, None
+    run, at, head = decided[-1]
+    return check, (
+        f"the review log is {display(log)} ({check.entries:,} entries), but {run} read "
+        f"{int(str(head['entries'])):,} entries in {display(at)}: if the log has moved, point "
+        "scoring.review_log at it (a config's relative paths are taken from its root)"
+    )

@@ -9,7 +9,6 @@ any entry was edited, deleted, inserted or moved. User errors raise
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Annotated
@@ -27,7 +26,15 @@ from scoring.review import (
     run_name,
     unreviewed,
 )
-from scoring.review_log import Location, LogCheck, check_heads, display, location, verify
+from scoring.review_log import (
+    LogCheck,
+    check_heads,
+    display,
+    location,
+    recorded_heads,
+    same_log,
+    verify,
+)
 from scoring.terminal import neutral, plain, safe
 
 RunDir = Annotated[
@@ -130,26 +137,6 @@ def status(run_dir: RunDir, log: LogOption = None) -> None:
         raise typer.Exit(1)
 
 
-def _same_log(a: Location, b: Location) -> bool:
-    if isinstance(a, str) or isinstance(b, str):
-        return str(a) == str(b)
-    return Path(a).resolve() == Path(b).resolve()
-
-
-def _recorded_heads(runs_dir: Path, log: Location) -> list[tuple[str, dict[str, object]]]:
-    """The review-log heads that earlier runs in ``runs_dir`` recorded for this log."""
-    heads = []
-    for manifest in sorted(Path(runs_dir).glob("*/manifest.json")):
-        try:
-            data = json.loads(manifest.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        head = data.get("review_log_head")
-        if isinstance(head, dict) and data.get("review_log") and _same_log(location(data["review_log"]), log):
-            heads.append((f"run {manifest.parent.name}", head))
-    return heads
-
-
 def _service_logs(database: str) -> list[LogCheck]:
     """Checks of the service database's access and security logs (none when it does not exist yet)."""
     from scoring.db import ensure, exists, ledger
@@ -188,7 +175,8 @@ def verify_log(
     if database is not None:
         database = url_of(database)
     check = verify(path)
-    heads = _recorded_heads(runs_dir, path) if runs_dir is not None else []
+    earlier = recorded_heads(runs_dir) if runs_dir is not None else []
+    heads = [(run, head) for run, at, head in earlier if same_log(at, path)]
     console.print(
         f"Review log {safe(display(path))}: {check.entries:,} entries; last hash {check.head[:16]}…; "
         f"{len(heads)} head(s) recorded by runs compared",

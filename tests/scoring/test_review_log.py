@@ -3,6 +3,7 @@ shows any change made around them, and the file is recognised as a review log.""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 from datetime import UTC, datetime, timedelta
@@ -18,9 +19,11 @@ from scoring.review_log import (
     GENESIS,
     GUARDS,
     ReviewError,
+    against_runs,
     check_heads,
     entry_hash,
     open_log,
+    same_log,
     verify,
 )
 from tests.scoring.test_review import make_run
@@ -358,3 +361,43 @@ def test_writers_at_the_same_time_keep_one_chain(tmp_path: Path, run_dir: Path) 
     assert sorted(ids) == list(range(1, 31))
     check = verify(path)
     assert check.ok and check.entries == 30
+
+
+def manifest_with_head(runs: Path, as_of: str, log: Path | str, entries: int, digest: str) -> None:
+    folder = runs / as_of
+    folder.mkdir(parents=True, exist_ok=True)
+    head = {"entries": entries, "hash": digest, "intact": True}
+    (folder / "manifest.json").write_text(json.dumps({"review_log": str(log), "review_log_head": head}))
+
+
+def test_a_run_compares_the_log_with_the_heads_earlier_runs_recorded(
+    log: Path, tmp_path: Path, run_dir: Path
+) -> None:
+    runs = tmp_path / "runs"
+    check = verify(log)
+    manifest_with_head(runs, "2026-10-01", log, 3, check.head)
+    assert against_runs(check, log, runs) == (check, None)  # as the runs recorded it
+    log.unlink()  # the log put back from a copy older than the run: one decision, guards and chain whole
+    record_decision(
+        log, run_dir=run_dir, person_id="P1", decision="action", reason="Checked", reviewer="PC 123", now=NOW
+    )
+    cut = verify(log)
+    checked, note = against_runs(cut, log, runs)
+    assert cut.ok and not checked.ok and note is None  # the chain alone cannot tell; the recorded head can
+    assert "run 2026-10-01 recorded 3 entries; the log now has 1: entries were deleted" in checked.summary()
+
+
+def test_a_run_says_when_the_last_decisions_were_recorded_in_another_log(log: Path, tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    manifest_with_head(runs, "2026-09-01", tmp_path / "older.sqlite", 0, GENESIS)
+    manifest_with_head(runs, "2026-10-01", log, 3, verify(log).head)
+    elsewhere = tmp_path / "configs" / "data" / "reviews.sqlite"  # a config whose paths now resolve elsewhere
+    checked, note = against_runs(verify(elsewhere), elsewhere, runs)
+    assert checked.ok and note is not None
+    assert note == (
+        f"the review log is {elsewhere} (0 entries), but run 2026-10-01 read 3 entries in {log}: if the log "
+        "has moved, point scoring.review_log at it (a config's relative paths are taken from its root)"
+    )
+    assert not elsewhere.exists()  # looking does not create it
+    url = "postgresql+psycopg://harmrank:s3cret@db/service"  # a manifest holds it without the password
+    assert same_log(url, "postgresql+psycopg://harmrank:***@db/service")
