@@ -1,5 +1,6 @@
-"""`harmrank runs` and `harmrank prune` (registered in :mod:`scoring.cli.app`): past runs for
-operations, and erasing old runs' personal data (:mod:`scoring.runs`)."""
+"""`harmrank init`, `harmrank runs` and `harmrank prune` (registered in :mod:`scoring.cli.app`): a
+force's folder laid out (:mod:`scoring.starter`), past runs for operations, and erasing old runs'
+personal data (:mod:`scoring.runs`)."""
 
 from __future__ import annotations
 
