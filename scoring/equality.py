@@ -57,6 +57,7 @@ class Equality:
     family_gaps: pd.DataFrame | None = None  # this month's cohort: reason families by group
     family_sample: int = 0  # persons of this month's cohort the family gaps were computed on
     list_length: int | None = None  # people on this month's list (output.k), when it is described
+    analyses_elsewhere: str = ""  # why the proxy audit and mitigation analysis were not made in this run
 
     @property
     def release(self) -> str:
@@ -91,11 +92,14 @@ def equality_audit(
     records: Records,
     config: RunConfig,
     as_of: date,
+    analyses_elsewhere: str = "",
 ) -> Equality | None:
     """Audit the chosen model's backtest; None (logged) when the records have no protected table.
 
     ``as_of`` is the run's date: reviewers' acceptances of gate breaches lapse after their
-    review-by date.
+    review-by date. ``analyses_elsewhere``, when given, says why the proxy audit and the mitigation
+    analysis belong to another run (a month scored by the champion: they concern the features and
+    the training of a model, and the run that trained it made them); they are then not made here.
     """
     protected = records.protected
     if protected is None or protected.empty or len(protected.columns) < 2:
@@ -114,16 +118,18 @@ def equality_audit(
     notes: list[str] = []
     proxies = None
     panel_groups = None
-    if config.proxies.enabled or config.mitigation.enabled:
+    run_proxies = config.proxies.enabled and not analyses_elsewhere
+    run_mitigation = config.mitigation.enabled and not analyses_elsewhere
+    if run_proxies or run_mitigation:
         panel_groups = attach_groups(labelled[["person_id", "as_of"]], protected, birth, settings)
-    if config.proxies.enabled:
+    if run_proxies:
         start = time.perf_counter()
         proxies = proxy_audit(
             labelled[names], panel_groups, config.proxies, config.seed, keys=labelled[["person_id", "as_of"]]
         )
         log.info("equality audit: proxies: %.1f s", time.perf_counter() - start)
     tradeoff = None
-    if config.mitigation.enabled:
+    if run_mitigation:
         start = time.perf_counter()
         tradeoff = _mitigation(labelled, names, panel_groups, proxies, config, notes)
         log.info("equality audit: mitigation analysis: %.1f s", time.perf_counter() - start)
@@ -142,6 +148,7 @@ def equality_audit(
         policy(config),
         notes,
         score_distribution=distribution,
+        analyses_elsewhere=analyses_elsewhere,
     )
 
 
@@ -339,5 +346,6 @@ def write_equality(
         list_makeup=equality.list_makeup,
         model=equality.model,
         drivers=_drivers(equality),
+        analyses_elsewhere=equality.analyses_elsewhere,
     )
     write_text(page, directory / "equality.html")

@@ -285,12 +285,18 @@ def run_monthly(
                     labelled, names, ranker, calibrator, version, fitted_on, config, notes
                 )
         if result_backtest is not None:
-            with reporter.stage("Auditing equality (groups, proxies, mitigation)"):
-                equality = equality_audit(result_backtest, labelled, names, records, config, as_of)
+            elsewhere = _analyses_elsewhere(champion, config)
+            parts = "groups" if elsewhere else "groups, proxies, mitigation"
+            with reporter.stage(f"Auditing equality ({parts})"):
+                equality = equality_audit(result_backtest, labelled, names, records, config, as_of, elsewhere)
             if equality is None:
                 notes.append("no protected table in the records: the equality audit could not run")
             else:
                 notes.extend(equality.notes)
+                if elsewhere:
+                    notes.append(
+                        f"the proxy audit and the mitigation analysis were not made in this run: {elsewhere}"
+                    )
     split = production_split(dates, as_of_ts, config)
     if result_backtest is not None and champion is None:  # the winner's settings, tuned on this split
         winner = result_backtest.selection.chosen
@@ -354,6 +360,18 @@ def run_monthly(
         equality=equality,
         model_source="champion" if champion else "trained",
         champion_version=champion[2] if champion else None,
+    )
+
+
+def _analyses_elsewhere(champion: tuple | None, config: RunConfig) -> str:
+    """Why a month scored by the champion leaves the proxy audit and the mitigation analysis to the
+    run that trained it ("" when this run trains its own model, or when both are switched off)."""
+    if champion is None or not (config.proxies.enabled or config.mitigation.enabled):
+        return ""
+    return (
+        "they concern the features and the training of a model, so they are made in the run that "
+        f"trains one; this month was scored by the registry's champion (version {champion[2]}), and "
+        "the run that trained it made them. They run again at the next retraining."
     )
 
 

@@ -90,6 +90,7 @@ def render_equality_report(
     list_makeup: pd.DataFrame | None = None,
     model: str = "",
     drivers: dict[str, Any] | None = None,
+    analyses_elsewhere: str = "",
 ) -> str:
     """The equality report as one self-contained HTML page (deterministic bytes).
 
@@ -120,6 +121,9 @@ def render_equality_report(
     drivers
         ``{"score_distribution": ..., "family_gaps": ..., "family_sample": n}`` from
         :mod:`fairness.drivers`, or None.
+    analyses_elsewhere
+        Why the proxy audit and the mitigation analysis were made in another run (shown in their
+        sections instead of "not run"); empty when they belong to this one.
 
     Raises
     ------
@@ -172,6 +176,7 @@ def render_equality_report(
         "coverage": coverage_table(audit.coverage),
         "proxies": _proxies(proxies),
         "tradeoff": _tradeoff(tradeoff),
+        "analyses_elsewhere": analyses_elsewhere,
         "label_bias": label_bias_context(label_bias, view.limit),
         "tolerances": _flatten(getattr(audit.settings, "gate", None)),
         "checks": check_rows(gate.checks),

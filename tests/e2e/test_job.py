@@ -387,6 +387,9 @@ def test_a_run_is_logged_and_registered_and_its_champion_reproduces_and_audits_i
     assert "Model report:" not in again.output and "No equality audit in this run." in again.output
     assert not (first / "equality.html").exists() and not (first / "model.html").exists()
 
+    # the proxy audit and the mitigation analysis on: a month scored by the champion leaves them to the
+    # run that trained it (which, here, had them off), and says so
+    config = write_config(tmp_path, runs, tracking=True, analyses=True)
     scored = runner.invoke(app, ["run", "--as-of", AS_OF, "--data", str(world), "--config", str(config)])
     assert scored.exit_code in WRITTEN, scored.output
     run_dir = runs / AS_OF
@@ -401,7 +404,12 @@ def test_a_run_is_logged_and_registered_and_its_champion_reproduces_and_audits_i
     audit = json.loads((run_dir / "audit.json").read_text())
     assert audit["model"].startswith("the registry's champion, version 1")
     assert audit["scope"]["backtest_months"] == months
-    assert "the registry&#39;s champion, version 1" in (run_dir / "equality.html").read_text()
+    page = (run_dir / "equality.html").read_text()
+    assert "the registry&#39;s champion, version 1" in page
+    # the proxy audit and the mitigation analysis belong to the run that trained the champion, and say so
+    for analysis in ("proxy audit", "mitigation analysis"):
+        assert f"The {analysis} was not made in this run: they concern the features and the training" in page
+    assert "Auditing equality (groups):" in (run_dir / "run.log").read_text()
     assert "champion_v1" in (run_dir / "model.html").read_text()
     check_equality_page(run_dir)
 

@@ -38,6 +38,7 @@ def render(audit, gate, *, full: bool = True, **kw) -> str:
         label_bias=make_label_bias() if full else None,
         policy=kw.get("policy", POLICY),
         notes=kw.get("notes", ["Backtest of 12 monthly lists."]),
+        analyses_elsewhere=kw.get("analyses_elsewhere", ""),
     )
 
 
@@ -168,6 +169,14 @@ def test_optional_parts_missing_leave_their_caveats(audit, gate) -> None:
     assert "would be direct discrimination" in words
     assert "Recorded outcomes against true offending" not in words
     assert "Flagged features" not in words
+
+
+def test_a_month_scored_by_the_champion_says_where_its_analyses_were_made(audit, gate) -> None:
+    why = "they are made in the run that trains a model (version 3 here)"
+    words = text(render(audit, gate, full=False, analyses_elsewhere=why))
+    assert f"The proxy audit was not made in this run: {why}" in words
+    assert f"The mitigation analysis was not made in this run: {why}" in words
+    assert "was not run for this report" not in words
 
 
 def test_gate_banner(tiny) -> None:
