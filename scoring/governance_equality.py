@@ -210,6 +210,7 @@ def equality_facts(equality: Equality, config: RunConfig) -> dict[str, Any]:
         "coverage": _coverage(equality),
         "proxies": _proxies(equality),
         "mitigation": _mitigation(equality),
+        "analyses_elsewhere": equality.analyses_elsewhere,  # why proxies and mitigation are not here
         "min_cell": int(settings.min_cell),
         "alpha": float(settings.alpha),
         "correction": str(settings.correction),

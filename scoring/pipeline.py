@@ -370,8 +370,8 @@ def _analyses_elsewhere(champion: tuple | None, config: RunConfig) -> str:
         return ""
     return (
         "they concern the features and the training of a model, so they are made in the run that "
-        f"trains one; this month was scored by the registry's champion (version {champion[2]}), and "
-        "the run that trained it made them. They run again at the next retraining."
+        f"trains one; this month was scored by the registry's champion (version {champion[2]}), whose "
+        "training run made them if they were switched on then. They run again at the next retraining."
     )
 
 

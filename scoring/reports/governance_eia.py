@@ -86,6 +86,8 @@ def _decisions(f: Facts) -> list[Block]:
 def _proxies(f: Facts) -> list[Para | Table]:
     p = f["equality"]["proxies"]
     if p is None:
+        if f["equality"].get("analyses_elsewhere"):
+            return [Para(f"The proxy audit was not made in this run: {f['equality']['analyses_elsewhere']}")]
         return [Para("The proxy audit did not run (config proxies.enabled).")]
     rows = [
         [
@@ -112,6 +114,9 @@ def _proxies(f: Facts) -> list[Para | Table]:
 def _mitigation(f: Facts) -> list[Para | Table]:
     m = f["equality"]["mitigation"]
     if not m:
+        if f["equality"].get("analyses_elsewhere"):
+            why = f["equality"]["analyses_elsewhere"]
+            return [Para(f"The mitigation analysis was not made in this run: {why}")]
         return [Para("The mitigation analysis did not run (config mitigation.enabled).")]
     rows = [
         [

@@ -410,6 +410,13 @@ def test_a_run_is_logged_and_registered_and_its_champion_reproduces_and_audits_i
     for analysis in ("proxy audit", "mitigation analysis"):
         assert f"The {analysis} was not made in this run: they concern the features and the training" in page
     assert "Auditing equality (groups):" in (run_dir / "run.log").read_text()
+    eia = (run_dir / "governance" / "equality-impact-inputs.md").read_text()
+    for analysis in ("proxy audit", "mitigation analysis"):  # the governance pack gives the same reason
+        assert f"The {analysis} was not made in this run: they concern the features" in eia
+    assert (
+        "Proxies: the proxy audit was not made in this run"
+        in (run_dir / "governance" / "model-card.md").read_text()
+    )
     assert "champion_v1" in (run_dir / "model.html").read_text()
     check_equality_page(run_dir)
 
