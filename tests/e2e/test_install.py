@@ -45,9 +45,9 @@ def test_a_wheel_installed_elsewhere_runs_outside_the_checkout(tmp_path: Path) -
     built = sh(*build, source, cwd=tmp_path)
     assert built.returncode == 0, built.stderr
     (wheel,) = tmp_path.glob("harmrank-*.whl")
-    names = zipfile.ZipFile(wheel).namelist()
     # the built-in config and catalogue are real files in the wheel, the same as configs/
     with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
         for name in ("default.yaml", "synthetic.yaml", "offences.csv"):
             assert archive.read(f"scoring/defaults/{name}") == (REPO / "configs" / name).read_bytes()
     assert any(n.startswith("scoring/reports/templates/") for n in names)
