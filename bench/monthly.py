@@ -34,6 +34,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -70,29 +72,19 @@ def child(args: argparse.Namespace) -> None:
     from scoring.config import load_config
     from scoring.outputs import write_run
     from scoring.pipeline import run_monthly
-    from scoring.progress import QuietReporter
+    from scoring.progress import Advance, QuietReporter
 
     class Measured(QuietReporter):
         def __init__(self) -> None:
             super().__init__()
             self.stages: list[dict[str, Any]] = []
 
-        def stage(self, name: str, total: int | None = None):  # type: ignore[no-untyped-def]
-            inner = super().stage(name, total)
-            reporter = self
-
-            class Wrapped:
-                def __enter__(self):  # type: ignore[no-untyped-def]
-                    return inner.__enter__()
-
-                def __exit__(self, *exc: object) -> None:
-                    inner.__exit__(*exc)  # type: ignore[arg-type]
-                    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-                    reporter.stages.append(
-                        {"name": name, "seconds": reporter.timings[name], "peak_gib": peak}
-                    )
-
-            return Wrapped()
+        @contextmanager
+        def stage(self, name: str, total: int | None = None) -> Iterator[Advance]:
+            with super().stage(name, total) as advance:
+                yield advance
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+            self.stages.append({"name": name, "seconds": self.timings[name], "peak_gib": peak})
 
     config = load_config(Path(args.config))
     updates = json.loads(args.updates)

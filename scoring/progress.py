@@ -64,10 +64,11 @@ class RichReporter(QuietReporter):
             MofNCompleteColumn(),
             TimeElapsedColumn(),
         ]
-        start = time.perf_counter()
-        with Progress(*columns, console=self.console, transient=False) as progress:
+        # timed and logged (the run log) as QuietReporter does, around the bar
+        with (
+            super().stage(name, total),
+            Progress(*columns, console=self.console, transient=False) as progress,
+        ):
             task = progress.add_task(name, total=total if total is not None else 1)
             yield lambda n=1: progress.advance(task, n)
             progress.update(task, completed=total if total is not None else 1)
-        self.timings[name] = time.perf_counter() - start
-        log.info("%s: %.1f s", name, self.timings[name])  # in the run log

@@ -318,13 +318,20 @@ def recorded_heads(runs_dir: Path) -> list[tuple[str, Location, dict[str, object
     return heads
 
 
+def heads_of(
+    log: Location, earlier: Iterable[tuple[str, Location, dict[str, object]]]
+) -> list[tuple[str, dict[str, object]]]:
+    """``(run, head)`` of those :func:`recorded_heads` recorded for ``log`` (for :func:`check_heads`)."""
+    return [(run, head) for run, at, head in earlier if same_log(at, log)]
+
+
 def against_runs(check: LogCheck, log: Location, runs_dir: Path) -> tuple[LogCheck, str | None]:
     """``check`` of ``log`` with the heads that runs in ``runs_dir`` recorded for it compared (a log
     cut short or rewritten since then fails), and a note when the latest run that recorded decisions
     recorded them in another log (the log moved, or the config points elsewhere: decisions already
     made would otherwise look like none)."""
     earlier = recorded_heads(runs_dir)
-    problems = check_heads(log, [(run, head) for run, at, head in earlier if same_log(at, log)])
+    problems = check_heads(log, heads_of(log, earlier))
     if problems:
         check = dataclasses.replace(check, ok=False, problems=(*check.problems, *problems))
     decided = [(run, at, head) for run, at, head in earlier if int(str(head.get("entries") or 0)) > 0]

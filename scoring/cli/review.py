@@ -30,9 +30,9 @@ from scoring.review_log import (
     LogCheck,
     check_heads,
     display,
+    heads_of,
     location,
     recorded_heads,
-    same_log,
     verify,
 )
 from scoring.terminal import neutral, plain, safe
@@ -175,8 +175,7 @@ def verify_log(
     if database is not None:
         database = url_of(database)
     check = verify(path)
-    earlier = recorded_heads(runs_dir) if runs_dir is not None else []
-    heads = [(run, head) for run, at, head in earlier if same_log(at, path)]
+    heads = heads_of(path, recorded_heads(runs_dir)) if runs_dir is not None else []
     console.print(
         f"Review log {safe(display(path))}: {check.entries:,} entries; last hash {check.head[:16]}…; "
         f"{len(heads)} head(s) recorded by runs compared",
