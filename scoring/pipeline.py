@@ -294,9 +294,7 @@ def run_monthly(
             else:
                 notes.extend(equality.notes)
                 if elsewhere:
-                    notes.append(
-                        f"the proxy audit and the mitigation analysis were not made in this run: {elsewhere}"
-                    )
+                    notes.append(f"no proxy audit or mitigation analysis in this run. {elsewhere}")
     split = production_split(dates, as_of_ts, config)
     if result_backtest is not None and champion is None:  # the winner's settings, tuned on this split
         winner = result_backtest.selection.chosen
@@ -369,9 +367,10 @@ def _analyses_elsewhere(champion: tuple | None, config: RunConfig) -> str:
     if champion is None or not (config.proxies.enabled or config.mitigation.enabled):
         return ""
     return (
-        "they concern the features and the training of a model, so they are made in the run that "
-        f"trains one; this month was scored by the registry's champion (version {champion[2]}), whose "
-        "training run made them if they were switched on then. They run again at the next retraining."
+        "The proxy audit and the mitigation analysis concern the features and the training of a model, "
+        "so they are made in the run that trains one. This month was scored by the registry's champion "
+        f"(version {champion[2]}), whose training run made them if they were switched on then; they run "
+        "again at the next retraining."
     )
 
 

@@ -387,7 +387,7 @@ def _proxy_words(f: Facts) -> list[str]:
     p = e["proxies"] if e else None
     if p is None:
         if e and e.get("analyses_elsewhere"):
-            return [f"Proxies: the proxy audit was not made in this run: {e['analyses_elsewhere']}"]
+            return [f"Proxies: the proxy audit was not made in this run. {e['analyses_elsewhere']}"]
         return ["Proxies: the proxy audit did not run in this run (config proxies.enabled)."]
     flagged = p["flagged_characteristics"]
     features = sorted({x["feature"] for x in p["flagged_features"]})

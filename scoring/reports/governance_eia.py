@@ -87,7 +87,7 @@ def _proxies(f: Facts) -> list[Para | Table]:
     p = f["equality"]["proxies"]
     if p is None:
         if f["equality"].get("analyses_elsewhere"):
-            return [Para(f"The proxy audit was not made in this run: {f['equality']['analyses_elsewhere']}")]
+            return [Para(f"The proxy audit was not made in this run. {f['equality']['analyses_elsewhere']}")]
         return [Para("The proxy audit did not run (config proxies.enabled).")]
     rows = [
         [
@@ -116,7 +116,7 @@ def _mitigation(f: Facts) -> list[Para | Table]:
     if not m:
         if f["equality"].get("analyses_elsewhere"):
             why = f["equality"]["analyses_elsewhere"]
-            return [Para(f"The mitigation analysis was not made in this run: {why}")]
+            return [Para(f"The mitigation analysis was not made in this run. {why}")]
         return [Para("The mitigation analysis did not run (config mitigation.enabled).")]
     rows = [
         [

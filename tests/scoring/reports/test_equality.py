@@ -172,10 +172,10 @@ def test_optional_parts_missing_leave_their_caveats(audit, gate) -> None:
 
 
 def test_a_month_scored_by_the_champion_says_where_its_analyses_were_made(audit, gate) -> None:
-    why = "they are made in the run that trains a model (version 3 here)"
+    why = "They are made in the run that trains a model (version 3 here)."
     words = text(render(audit, gate, full=False, analyses_elsewhere=why))
-    assert f"The proxy audit was not made in this run: {why}" in words
-    assert f"The mitigation analysis was not made in this run: {why}" in words
+    assert f"The proxy audit was not made in this run. {why}" in words
+    assert f"The mitigation analysis was not made in this run. {why}" in words
     assert "was not run for this report" not in words
 
 
