@@ -8,7 +8,7 @@ WORLD  ?= data/world
 export OMP_WAIT_POLICY ?= PASSIVE
 export MLFLOW_DISABLE_TELEMETRY ?= true
 
-.PHONY: demo test lint typecheck check install install-dev world browser postgres clean lock wheelhouse
+.PHONY: demo test lint typecheck check install install-dev world browser postgres java clean lock wheelhouse
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,9 @@ $(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -c constraints.txt -e .
 	touch $@
 
+# The tests also need the scale-out extras: Spark's feature engine and LightGBM's Dask training.
 $(VENV)/.installed-dev: pyproject.toml constraints.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,spark,dask]'
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed
@@ -51,7 +52,14 @@ postgres:
 	  $$SUDO apt-get install -y -q postgresql >/dev/null 2>&1 || \
 	  { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q postgresql >/dev/null; }; }
 
-test: $(VENV)/.installed-dev browser postgres
+# A Java runtime for Spark's local mode in the tests (Debian package; needs root or sudo, once per machine).
+java:
+	@java -version >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y -q default-jre-headless >/dev/null 2>&1 || \
+	  { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q default-jre-headless >/dev/null; }; }
+
+test: $(VENV)/.installed-dev browser postgres java
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed-dev

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Sequence
 from datetime import date
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -34,6 +35,7 @@ from features.catalogue_types import (
     recency_weights,
 )
 from features.records.schema import EVENT_TYPES
+from features.spark import SparkEngine, SparkSettings
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +78,15 @@ class FeatureSettings(BaseModel):
         "README).",
     )
     threads: int = Field(2, ge=1, description="DuckDB threads; the matrix does not depend on it.")
+    engine: Literal["duckdb", "spark"] = Field(
+        "duckdb",
+        description="Where the feature SQL runs: duckdb (in this process) or spark (a Spark session, "
+        "see spark; needs pip install 'harmrank[spark]'). Both give the same matrix (docs/scale-out.md).",
+    )
+    spark: SparkSettings = Field(
+        default_factory=SparkSettings,
+        description="The Spark session: master, remote (Spark Connect) and conf.",
+    )
 
     def policies(self) -> dict[str, bool]:
         """The policy switches by name."""
@@ -249,6 +260,12 @@ def _as_of_days(as_of_dates: Sequence[date | pd.Timestamp]) -> np.ndarray:
     return np.unique(stamps.to_numpy().astype("datetime64[D]").astype(np.int32))
 
 
+def _engine(settings: FeatureSettings) -> sql.SqlEngine:
+    if settings.engine == "spark":
+        return SparkEngine(settings.spark)
+    return sql.DuckDBEngine(settings.threads)
+
+
 def build_matrix(
     events: pd.DataFrame,
     persons: pd.DataFrame,
@@ -283,7 +300,7 @@ def build_matrix(
         {"events": _event_table(events), **_small_tables(days, settings, features)},
         _params(days, settings, plan),
         plan.keymap,
-        settings.threads,
+        _engine(settings),
     )
     births = None  # only the age features read persons, and only the birth date
     if settings.use_age:

@@ -18,8 +18,10 @@ became known until a later occurrence replaces it. Everything summed is an integ
 CCHI days), so results are identical for any thread count.
 
 Only standard SQL (joins, UNION ALL, GROUP BY, window functions, ``least``/``greatest``) is used,
-so the same statements can run on Spark SQL or a force's own database; DuckDB-specific calls (the
-``$name`` parameters, registering Arrow tables) stay in :func:`aggregate`.
+and every statement is a plain SELECT, so the same statements run on DuckDB (:class:`DuckDBEngine`,
+the default) and on Spark SQL (:class:`features.spark.SparkEngine`). What differs between engines
+(how a table is registered or kept, how ``$name`` parameters are passed) is the :class:`SqlEngine`
+interface; :func:`aggregate` runs the one sequence of statements on either.
 """
 
 from __future__ import annotations
@@ -28,13 +30,13 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 
 MEMBER = """
-CREATE TEMP TABLE member AS
 SELECT e.person_id, fx.k AS f, sx.k AS stop
 FROM events AS e
 JOIN day_index AS fx ON fx.day = least(greatest(e.rec, $lo), $hi)
@@ -43,7 +45,6 @@ WHERE e.type IN (SELECT type FROM cohort_types) AND sx.k > fx.k
 """
 
 PEOPLE = """
-CREATE TEMP TABLE people AS
 SELECT person_id, CAST(row_number() OVER (ORDER BY person_id) - 1 AS INTEGER) AS p
 FROM (SELECT DISTINCT person_id FROM member) AS u
 """
@@ -60,7 +61,6 @@ GROUP BY pe.p, m.j
 """
 
 EV = """
-CREATE TEMP TABLE ev AS
 SELECT pe.p, e.type, e.cat, e.subgroup, e.harm_q, e.occ, e.domestic, e.weapon, e.victim, fx.k AS f
 FROM events AS e
 JOIN people AS pe ON pe.person_id = e.person_id
@@ -73,12 +73,11 @@ SELECT DISTINCT type, cat, harm_q, domestic, weapon FROM ev ORDER BY type, cat, 
 """
 
 ACTIVE = """
-CREATE TEMP TABLE active AS
 WITH items AS (
     SELECT p, $victim_key AS key, victim AS item, f, occ
     FROM ev WHERE type IN (SELECT type FROM item_types) AND victim IS NOT NULL
     UNION ALL
-    SELECT p, $subgroup_key AS key, CAST(subgroup AS VARCHAR) AS item, f, occ
+    SELECT p, $subgroup_key AS key, CAST(subgroup AS STRING) AS item, f, occ
     FROM ev WHERE type IN (SELECT type FROM item_types) AND subgroup >= 0
 ), firsts AS (
     SELECT p, key, item, f, max(occ) AS occ FROM items GROUP BY p, key, item, f
@@ -173,20 +172,63 @@ class Aggregates:
     recency: dict[str, np.ndarray]
 
 
+def parameters(statement: str) -> set[str]:
+    """The ``$name`` parameters a statement names."""
+    return set(re.findall(r"\$(\w+)", statement))
+
+
+class SqlEngine(Protocol):
+    """Where the statements run: the default DuckDB or Spark SQL (:mod:`features.spark`)."""
+
+    def register(self, name: str, table: pa.Table) -> None:
+        """Make an Arrow table readable under ``name``."""
+
+    def create(self, name: str, query: str, params: dict[str, int]) -> None:
+        """Run ``query`` once and keep its result as table ``name`` for later statements."""
+
+    def fetch(self, query: str, params: dict[str, int]) -> pa.Table:
+        """Run ``query`` and return its whole result."""
+
+    def close(self) -> None:
+        """Drop every table registered or created."""
+
+
 @functools.cache
 def _database(threads: int) -> duckdb.DuckDBPyConnection:
     """One in-memory DuckDB database per thread count, kept for the process (opening one takes ~30 ms)."""
     return duckdb.connect(":memory:", config={"threads": threads, "preserve_insertion_order": False})
 
 
-def _run(con: duckdb.DuckDBPyConnection, statement: str, params: dict[str, int]) -> pa.Table:
-    """Execute ``statement`` with the parameters it names and read its whole result."""
-    names = set(re.findall(r"\$(\w+)", statement))
-    return con.sql(statement, params={k: params[k] for k in names}).to_arrow_table()
+class DuckDBEngine:
+    """The statements on an in-process DuckDB, in a connection of its own (its temp tables are private).
+
+    Parameters
+    ----------
+    threads
+        DuckDB threads; the results do not depend on it.
+    """
+
+    def __init__(self, threads: int) -> None:
+        self.con = _database(threads).cursor()
+
+    def _run(self, statement: str, params: dict[str, int]) -> duckdb.DuckDBPyRelation:
+        return self.con.sql(statement, params={k: params[k] for k in parameters(statement)})
+
+    def register(self, name: str, table: pa.Table) -> None:
+        self.con.register(name, table)
+
+    def create(self, name: str, query: str, params: dict[str, int]) -> None:
+        self._run(f"CREATE TEMP TABLE {name} AS {query}", params)
+
+    def fetch(self, query: str, params: dict[str, int]) -> pa.Table:
+        return self._run(query, params).to_arrow_table()
+
+    def close(self) -> None:
+        self.con.close()
 
 
-def _fetch(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, int]) -> dict[str, np.ndarray]:
-    table = _run(con, query, params)
+def _fetch(engine: SqlEngine, query: str, params: dict[str, int]) -> dict[str, np.ndarray]:
+    table = engine.fetch(query, params)
     return {name: table.column(name).to_numpy() for name in table.column_names}
 
 
@@ -194,9 +236,9 @@ def aggregate(
     tables: dict[str, pa.Table],
     params: dict[str, int],
     keymap: Callable[[pa.Table], pa.Table],
-    threads: int,
+    engine: SqlEngine,
 ) -> Aggregates:
-    """Run the statements on ``tables`` with DuckDB.
+    """Run the statements on ``tables`` with ``engine``, and close it.
 
     Parameters
     ----------
@@ -210,23 +252,22 @@ def aggregate(
         Called with the distinct (type, cat, harm_q, domestic, weapon) combinations of the cohort's
         events; returns the ``keymap`` table (the same columns plus ``key``: one row per key a
         combination feeds).
-    threads
-        DuckDB threads; the results do not depend on it.
+    engine
+        Where the statements run; every engine gives the same aggregates.
     """
-    con = _database(threads).cursor()  # a connection of its own: its temp tables are private
     try:
         for name, table in tables.items():
-            con.register(name, table)
-        _run(con, MEMBER, params)
-        _run(con, PEOPLE, params)
-        people = _run(con, "SELECT person_id FROM people ORDER BY p", params).column(0)
-        cohort = _fetch(con, COHORT, params)
-        _run(con, EV, params)
-        con.register("keymap", keymap(_run(con, COMBOS, params)))
-        _run(con, ACTIVE, params)
-        bands = _fetch(con, BANDS, params)
-        last_first = _fetch(con, LAST_FIRST, params)
-        recency = _fetch(con, RECENCY, params)
+            engine.register(name, table)
+        engine.create("member", MEMBER, params)
+        engine.create("people", PEOPLE, params)
+        people = engine.fetch("SELECT person_id FROM people ORDER BY p", params).column(0)
+        cohort = _fetch(engine, COHORT, params)
+        engine.create("ev", EV, params)
+        engine.register("keymap", keymap(engine.fetch(COMBOS, params)))
+        engine.create("active", ACTIVE, params)
+        bands = _fetch(engine, BANDS, params)
+        last_first = _fetch(engine, LAST_FIRST, params)
+        recency = _fetch(engine, RECENCY, params)
     finally:
-        con.close()
+        engine.close()
     return Aggregates(people.combine_chunks(), cohort, bands, last_first, recency)

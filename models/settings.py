@@ -11,7 +11,13 @@ from models.splits import SplitSettings
 from models.train import ModelSettings
 
 Overrides = dict[str, float | int]
-TUNABLE = frozenset(ModelSettings.model_fields) - {"objective", "threads", "relevance_bands"}
+TUNABLE = frozenset(ModelSettings.model_fields) - {
+    "objective",
+    "threads",
+    "relevance_bands",
+    "engine",
+    "dask",
+}
 
 
 def _check_overrides(entries: list[Overrides], what: str, allow_empty: bool) -> list[Overrides]:

@@ -9,11 +9,20 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from features.build import prepare_events
+from features.records.schema import Records
+from scoring.config import RunConfig, load_config
+from scoring.defaults import CATALOGUE
+from scoring.records import load_records
 from tests.pgserver import available, throwaway_postgres
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def ts(text: str) -> pd.Timestamp:
@@ -52,3 +61,28 @@ def make_events(rows: list[tuple[str, str, str | None, str, str]]) -> pd.DataFra
     for col in ("occurred_date", "recorded_date"):
         frame[col] = pd.to_datetime(frame[col])
     return frame
+
+
+@dataclass(frozen=True)
+class DemoWorld:
+    """The demo world (`make demo`'s settings: 50k persons, 6 years), validated and prepared."""
+
+    records: Records
+    events: pd.DataFrame
+    config: RunConfig
+
+
+@pytest.fixture(scope="session")
+def demo_world(tmp_path_factory: pytest.TempPathFactory) -> DemoWorld:
+    """`harmrank synth` with configs/synthetic.yaml, read and prepared as a run reads it (about 15 s)."""
+    from typer.testing import CliRunner
+
+    from scoring.cli import app
+
+    out = tmp_path_factory.mktemp("demo-world")
+    config = REPO / "configs" / "synthetic.yaml"
+    result = CliRunner().invoke(app, ["synth", "--config", str(config), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    run_config = load_config(REPO / "configs" / "default.yaml")
+    records, _ = load_records(out, run_config.validation, CATALOGUE)
+    return DemoWorld(records, prepare_events(records.events, records.offences), run_config)
