@@ -21,7 +21,9 @@ pytestmark = pytest.mark.slow
 events = test_build.events  # the hand-computed case's fixtures
 persons = test_build.persons
 
-LOCAL = SparkSettings(conf=SparkSettings().conf | {"spark.ui.showConsoleProgress": "false"})
+LOCAL = SparkSettings(
+    conf=SparkSettings().conf | {"spark.ui.showConsoleProgress": "false", "spark.sql.shuffle.partitions": "2"}
+)
 
 
 def on_spark(settings: FeatureSettings) -> FeatureSettings:
