@@ -11,7 +11,9 @@ pyspark is an optional extra (``pip install harmrank[spark]``), imported only wh
 from __future__ import annotations
 
 import functools
+import logging
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -42,6 +44,7 @@ class SparkSettings(BaseModel):
             "spark.driver.memory": "4g",
             "spark.sql.shuffle.partitions": "8",
             "spark.ui.enabled": "false",
+            "spark.ui.showConsoleProgress": "false",
             "spark.sql.session.timeZone": "UTC",
         },
         description="Spark configuration for the session (the whole mapping replaces these defaults).",
@@ -58,12 +61,21 @@ def _import_pyspark() -> Any:
     return pyspark.sql
 
 
+LOG_CONFIG = Path(__file__).with_name("spark-log4j2.properties")
+JAVA_OPTIONS = "spark.driver.extraJavaOptions"
+
+
 @functools.cache
 def _session(master: str, remote: str | None, conf: tuple[tuple[str, str], ...]) -> SparkSession:
     sql = _import_pyspark()
+    logging.getLogger("py4j").setLevel(logging.WARNING)  # it logs every connection it opens and closes
     builder = sql.SparkSession.builder.appName("harmrank-features")
     builder = builder.remote(remote) if remote else builder.master(master)
-    for key, value in conf:
+    settings = dict(conf)
+    if not remote:  # a JVM started here: its log is errors only, unless the conf says otherwise
+        quiet = f"-Dlog4j2.configurationFile={LOG_CONFIG.as_uri()}"
+        settings[JAVA_OPTIONS] = f"{settings[JAVA_OPTIONS]} {quiet}" if JAVA_OPTIONS in settings else quiet
+    for key, value in settings.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     if not remote:

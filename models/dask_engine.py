@@ -18,10 +18,12 @@ dask and distributed are an optional extra (``pip install harmrank[dask]``), imp
 
 from __future__ import annotations
 
+import atexit
 import functools
 import itertools
 import logging
 import os
+import warnings
 from typing import TYPE_CHECKING, Any, cast
 
 import lightgbm as lgb
@@ -84,21 +86,31 @@ def _no_stdout() -> None:
 @functools.cache
 def _client(scheduler: str | None, workers: int, threads: int, memory: str) -> Client:
     _, distributed = _import()
+    # the scheduler, nanny and client log their starts and stops at INFO into the run's console
+    logging.getLogger("distributed").setLevel(logging.WARNING)
     if scheduler:
         dask_client = distributed.Client(scheduler)
         dask_client.run(_quiet_lightgbm)
         return dask_client
-    cluster = distributed.LocalCluster(
-        n_workers=workers,
-        threads_per_worker=threads,
-        memory_limit=memory,
-        processes=True,
-        dashboard_address=None,
-        silence_logs=logging.ERROR,
-    )
+    # worker processes read Dask's config from the environment when they start: warnings and errors only
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
+    with warnings.catch_warnings():
+        # the scheduler's health and metrics server moves to a free port when 8787 is taken, and says so
+        warnings.filterwarnings("ignore", message="Port .* is already in use")
+        cluster = distributed.LocalCluster(
+            n_workers=workers,
+            threads_per_worker=threads,
+            memory_limit=memory,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
     dask_client = distributed.Client(cluster)
     dask_client.run(_quiet_lightgbm)
     dask_client.run(_no_stdout)
+    # at exit the client goes first, releasing its data, then the workers: no "lost data" errors
+    atexit.register(cluster.close)
+    atexit.register(dask_client.close)
     return dask_client
 
 
@@ -193,6 +205,7 @@ def train(
     settings: DaskSettings,
     *,
     group_sizes: np.ndarray | None = None,
+    weight: np.ndarray | None = None,
     valid: tuple[np.ndarray, np.ndarray] | None = None,
     patience: int = 0,
 ) -> lgb.Booster:
@@ -208,6 +221,8 @@ def train(
         Training rows (float64) and labels, in query-group order for lambdarank.
     group_sizes
         lambdarank: rows per query group, in order.
+    weight
+        Row weights (binary with subsampled negatives), or None.
     valid
         ``(X, y)`` of the validation months (binary): evaluated every round for the best iteration.
     patience
@@ -222,6 +237,8 @@ def train(
     # each worker uses its own threads: LightGBM ignores num_threads on Dask (and warns)
     keyword = {k: v for k, v in params.items() if k not in ("objective", "metric", "eval_at", "num_threads")}
     fit: dict[str, Any] = {"feature_name": feature_names}
+    if weight is not None:
+        fit["sample_weight"] = _array(dask_client, weight, rows, workers)
     if params["objective"] == "lambdarank":
         model = lgb_dask.DaskLGBMRanker(
             client=cast("Client", _InOrder(dask_client)),

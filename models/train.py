@@ -69,6 +69,14 @@ class ModelSettings(BaseModel):
         description="LightGBM's monotone_constraints_method: how strictly splits are restricted "
         "(basic is the most restrictive, advanced the least).",
     )
+    negative_rate: float = Field(
+        1.0,
+        gt=0,
+        le=1,
+        description="binary: share of the negative training rows kept (a seeded draw; every positive is "
+        "kept), each kept negative weighted 1/negative_rate so the fit still sees the true balance. 1: all. "
+        "Validation months are never subsampled, and calibration is fitted on its own months afterwards.",
+    )
     engine: Literal["local", "dask"] = Field(
         "local",
         description="Where LightGBM trains: local (this process) or dask (LightGBM's Dask interface on "
@@ -186,19 +194,35 @@ class LightGBMRanker:
         return params
 
     def _rows(
-        self, X: pd.DataFrame, y: np.ndarray, harm: np.ndarray | None, as_of: np.ndarray | None
-    ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray | None]:
-        """Inputs, labels and query-group sizes (lambdarank; rows then in group order)."""
+        self,
+        X: pd.DataFrame,
+        y: np.ndarray,
+        harm: np.ndarray | None,
+        as_of: np.ndarray | None,
+        *,
+        sample: bool = False,
+    ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Inputs, labels, query-group sizes (lambdarank; rows then in group order) and row weights.
+
+        With ``sample`` (training rows, binary) negatives are kept at ``negative_rate`` and weighted
+        by its inverse; the draw is seeded, so the same rows give the same sample.
+        """
         values = _inputs(X)
         if self.settings.objective == "binary":
-            return values, y.astype("float64"), None
+            rate = self.settings.negative_rate
+            if not sample or rate >= 1:
+                return values, y.astype("float64"), None, None
+            positive = y.astype(bool)
+            keep = positive | (np.random.default_rng(self.seed).random(len(y)) < rate)
+            weight = np.where(positive[keep], 1.0, 1.0 / rate)
+            return values[keep], y[keep].astype("float64"), None, weight
         if harm is None or as_of is None:
             raise ValueError("lambdarank needs future harm and as-of dates for every training row")
         groups = query_groups(as_of, self.settings.query_group_size, self.seed)
         order = np.argsort(groups, kind="stable")
         sizes = np.unique(groups[order], return_counts=True)[1]
         label = relevance(harm[order], self.settings.relevance_bands).astype("float64")
-        return values.iloc[order], label, sizes
+        return values.iloc[order], label, sizes, None
 
     def _dataset(
         self,
@@ -209,9 +233,12 @@ class LightGBMRanker:
         *,
         reference: lgb.Dataset | None = None,
         free_raw_data: bool = True,
+        sample: bool = False,
     ) -> lgb.Dataset:
-        values, label, sizes = self._rows(X, y, harm, as_of)
-        return lgb.Dataset(values, label=label, group=sizes, reference=reference, free_raw_data=free_raw_data)
+        values, label, sizes, weight = self._rows(X, y, harm, as_of, sample=sample)
+        return lgb.Dataset(
+            values, label=label, group=sizes, weight=weight, reference=reference, free_raw_data=free_raw_data
+        )
 
     def fit(
         self,
@@ -237,7 +264,7 @@ class LightGBMRanker:
         self.feature_names_ = list(X.columns)
         if self.settings.engine == "dask":
             return self._fit_dask(X, np.asarray(y), _array(harm), _array(as_of), valid)
-        train = self._dataset(X, np.asarray(y), _array(harm), _array(as_of), free_raw_data=True)
+        train = self._dataset(X, np.asarray(y), _array(harm), _array(as_of), free_raw_data=True, sample=True)
         callbacks: list[Callable[..., Any]] = []
         valid_sets: list[lgb.Dataset] = []
         if (
@@ -266,7 +293,7 @@ class LightGBMRanker:
         as_of: np.ndarray | None,
         valid: tuple[pd.DataFrame, np.ndarray, np.ndarray | None, np.ndarray | None] | None,
     ) -> LightGBMRanker:
-        values, label, sizes = self._rows(X, y, harm, as_of)
+        values, label, sizes, weight = self._rows(X, y, harm, as_of, sample=True)
         held_out = None
         if (
             valid is not None
@@ -282,6 +309,7 @@ class LightGBMRanker:
             self.feature_names_,
             self.settings.dask,
             group_sizes=sizes,
+            weight=weight,
             valid=held_out,
             patience=self.settings.early_stopping_rounds,
         )

@@ -135,3 +135,33 @@ def test_a_constrained_feature_at_its_floor_never_raises_a_score() -> None:
     assert (shap.loc[at_floor, "suspect_robbery_count_all"] <= 1e-12).all()
     longest = X.head(1000)["days_since_last_offence"] >= X["days_since_last_offence"].max() - 1
     assert (shap.loc[longest, "days_since_last_offence"] <= 1e-12).all()
+
+
+def test_negative_subsampling_keeps_every_positive_and_weights_the_rest() -> None:
+    X, y, harm, as_of = panel(4000, seed=3)
+    ranker = LightGBMRanker(ModelSettings(negative_rate=0.25), seed=11)
+    values, label, sizes, weight = ranker._rows(X, y, harm, as_of, sample=True)
+    assert sizes is None and weight is not None
+    assert int(label.sum()) == int(y.sum())  # every positive kept
+    negatives = int((y == 0).sum())
+    kept = int((label == 0).sum())
+    assert abs(kept - 0.25 * negatives) < 4 * np.sqrt(negatives * 0.25 * 0.75)  # a binomial draw
+    np.testing.assert_array_equal(weight, np.where(label == 1, 1.0, 4.0))
+    # the weighted rows stand for the whole: weighted negatives within sampling error of the true count
+    assert abs(weight[label == 0].sum() - negatives) < 4 * 4 * np.sqrt(negatives * 0.25 * 0.75)
+    again = ranker._rows(X, y, harm, as_of, sample=True)[0]
+    pd.testing.assert_frame_equal(again, values)  # seeded: the same sample every time
+    assert ranker._rows(X, y, harm, as_of)[3] is None  # validation rows are never subsampled
+
+
+def test_a_subsampled_fit_keeps_the_probabilities_and_the_order() -> None:
+    X, y, harm, as_of = panel(21_000, seed=5)
+    full = LightGBMRanker(ModelSettings(n_estimators=80), seed=1).fit(X, y)
+    sampled = LightGBMRanker(ModelSettings(n_estimators=80, negative_rate=0.2), seed=1).fit(X, y)
+    p_full, p_sampled = full.score(X), sampled.score(X)
+    # weighted by 1/rate, the mean probability stays at the outcome rate (unweighted it would be ~4x)
+    assert abs(p_sampled.mean() - y.mean()) < 0.01 and abs(p_full.mean() - y.mean()) < 0.01
+    assert np.corrcoef(p_full, p_sampled)[0, 1] > 0.95
+    lambdarank = ModelSettings(objective="lambdarank", negative_rate=0.2)
+    rows = LightGBMRanker(lambdarank, seed=1)._rows(X, y, harm, as_of, sample=True)
+    assert len(rows[0]) == len(X) and rows[3] is None  # lambdarank ranks within groups: never subsampled
