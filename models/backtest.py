@@ -26,7 +26,7 @@ that split is fitted with is chosen on its own training and validation rows, nev
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -245,6 +245,7 @@ def backtest(
     decimals: int = 6,
     expected_harm: bool = False,
     inner_folds: int = 3,
+    progress: Callable[[], object] | None = None,
 ) -> BacktestResult:
     """Score every candidate and baseline on every split's test rows, then evaluate and select.
 
@@ -262,6 +263,8 @@ def backtest(
         beside it; selection still chooses among the candidates' own rankings.
     inner_folds
         Inner folds a candidate's grid is tuned by when a split has no validation months.
+    progress
+        Called after each split (a progress bar's advance).
     """
     frames, seconds = [], {c.name: 0.0 for c in candidates}
     calibrated: dict[str, dict[str, list[np.ndarray]]] = {
@@ -316,6 +319,8 @@ def backtest(
         if split.fold is not None:
             out["fold"] = split.fold
         frames.append(out)
+        if progress is not None:
+            progress()
     predictions = pd.concat(frames, ignore_index=True)
     names = [c.name for c in candidates]
     comparisons, reports, choice = [], {}, {}

@@ -228,8 +228,11 @@ def write_run(
                     importance=importance,
                     notes=result.notes,
                     baseline_names=BASELINE_NAMES,
+                    drift=result.drift,
                 )
                 (staging / "model.html").write_text(page, encoding="utf-8")
+            if result.drift is not None:
+                write_csv(result.drift.features, staging / "drift.csv", float_format="%.4f")
             if result.equality is not None:
                 shares = police_activity_by_group(
                     listing.families,

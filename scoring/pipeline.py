@@ -31,6 +31,10 @@ from models.backtest import (
 )
 from models.baselines import history_baselines
 from models.calibrate import Calibrator
+from models.drift import MAJOR as DRIFT_MAJOR
+from models.drift import Drift
+from models.drift import measure as measure_drift
+from models.drift import sample as drift_sample
 from models.expected_harm import HarmGivenOutcome
 from models.rank_intervals import add_rank_intervals, rank_intervals
 from models.ranking import rank_order, v100_rank
@@ -63,6 +67,7 @@ class RunResult:
     model_source: str = "trained"
     champion_version: int | None = None
     equality: Equality | None = None
+    drift: Drift | None = None
 
     def top(self, k: int) -> pd.DataFrame:
         """The first ``k`` rows of the ranked cohort."""
@@ -166,7 +171,7 @@ def _labelled(matrix: pd.DataFrame) -> pd.DataFrame:
 
 
 def _backtest(
-    labelled: pd.DataFrame, names: list[str], config: RunConfig, notes: list[str]
+    labelled: pd.DataFrame, names: list[str], config: RunConfig, notes: list[str], reporter: Reporter
 ) -> BacktestResult | None:
     """Backtest candidates and baselines on the labelled months; None (and a note) when too few."""
     try:
@@ -177,21 +182,24 @@ def _backtest(
         notes.append(f"backtest skipped, and the configured model used as it is: {exc}")
         log.warning(notes[-1])
         return None
-    return backtest(
-        labelled,
-        names,
-        splits,
-        candidates(config, has_harm=True),
-        history_baselines(config.features.use_age, config.seed),
-        seed=config.seed,
-        evaluation=config.backtest.evaluation,
-        selection=config.backtest.selection,
-        v100_col=V100_FEATURE,
-        calibration=config.backtest.calibration,
-        decimals=config.output.score_decimals,
-        expected_harm=config.scoring.rank_by == "expected_harm",
-        inner_folds=config.backtest.inner_folds,
-    )
+    label = f"Backtesting models and baselines on {len(splits)} test months"
+    with reporter.stage(label, total=len(splits)) as advance:
+        return backtest(
+            labelled,
+            names,
+            splits,
+            candidates(config, has_harm=True),
+            history_baselines(config.features.use_age, config.seed),
+            seed=config.seed,
+            evaluation=config.backtest.evaluation,
+            selection=config.backtest.selection,
+            v100_col=V100_FEATURE,
+            calibration=config.backtest.calibration,
+            decimals=config.output.score_decimals,
+            expected_harm=config.scoring.rank_by == "expected_harm",
+            inner_folds=config.backtest.inner_folds,
+            progress=advance,
+        )
 
 
 def _champion(
@@ -273,8 +281,7 @@ def run_monthly(
     if config.backtest.enabled:
         labelled = _labelled(matrix)
         if champion is None:
-            with reporter.stage("Backtesting models and baselines"):
-                result_backtest = _backtest(labelled, names, config, notes)
+            result_backtest = _backtest(labelled, names, config, notes, reporter)
         else:  # the champion scores the list: judge the champion itself, on the months it never saw
             ranker, calibrator, version, _ = champion
             with reporter.stage(f"Backtesting the champion (version {version}) on the months after its fit"):
@@ -323,6 +330,10 @@ def run_monthly(
             )
     with reporter.stage("Scoring the cohort"):
         ranked = _score(current, fitted, names, config)
+    drift = None
+    if champion is not None:
+        with reporter.stage("Checking drift against the champion's training months"):
+            drift = _drift(matrix, current, names, champion, config, notes)
     if equality is not None:
         listed_ids = ranked["person_id"].head(config.output.k)
         this_months_list(equality, current, listed_ids, records, config, fitted.ranker, names)
@@ -358,7 +369,42 @@ def run_monthly(
         equality=equality,
         model_source="champion" if champion else "trained",
         champion_version=champion[2] if champion else None,
+        drift=drift,
     )
+
+
+def _drift(
+    matrix: pd.DataFrame,
+    current: pd.DataFrame,
+    names: list[str],
+    champion: tuple[LightGBMRanker, Calibrator, int, HarmGivenOutcome | None],
+    config: RunConfig,
+    notes: list[str],
+) -> Drift | None:
+    """This month's cohort against the rows of the champion's fitting months; a note says what moved."""
+    from models.registry import fitted_dates  # mlflow: imported only when tracking is on
+
+    ranker, _, version, _ = champion
+    months = [pd.Timestamp(d) for d in fitted_dates(config.tracking, version)]
+    reference = drift_sample(matrix[matrix["as_of"].isin(months)], config.seed)
+    if reference.empty:
+        notes.append(
+            f"drift not measured: none of the champion's (version {version}) training months is in this "
+            "run's panel"
+        )
+        return None
+    found = measure_drift(
+        reference, current, names, ranker.margin(reference[names]), ranker.margin(current[names]), months
+    )
+    major = found.shifted()
+    if major or found.score_psi >= DRIFT_MAJOR:
+        moved = ", ".join(major[:5]) + (f" and {len(major) - 5} more" if len(major) > 5 else "")
+        notes.append(
+            f"drift since the champion's training months (population stability index 0.25 or more): "
+            f"{moved or 'no single feature'}; the champion's score PSI is {found.score_psi:.2f}. "
+            "Consider retraining before the usual three months are up (model report, Drift)."
+        )
+    return found
 
 
 def _analyses_elsewhere(champion: tuple | None, config: RunConfig) -> str:

@@ -21,10 +21,12 @@ from markupsafe import Markup
 from features.catalogue import by_name
 from models.backtest import PROBABILITY, BacktestResult
 from models.calibration_choice import CALIBRATION_RULE
+from models.drift import Drift
 from models.evaluate import POOLED
 from scoring.reports.charts.model import Curve, Series, interval_chart, line_chart, reliability_diagram
 from scoring.reports.env import environment
 from scoring.reports.formats import Cell, Table
+from scoring.reports.model_drift import drift_section
 from scoring.reports.model_splits import split_section, tuning_section
 from scoring.reports.summary import (
     PERCENT,
@@ -362,6 +364,7 @@ def render_model_report(
     baseline_names: dict[str, str],
     oracle: str | None = None,
     v100: str = "v100",
+    drift: Drift | None = None,
 ) -> str:
     """The model report as one self-contained HTML page.
 
@@ -381,6 +384,8 @@ def render_model_report(
         Evaluated model name of the oracle ranking (synthetic world only), or None.
     v100
         Evaluated model name of the V100 baseline that the summary compares the chosen model with.
+    drift
+        A scoring month's drift against the champion's training months, or None (a retraining month).
 
     Returns
     -------
@@ -401,6 +406,7 @@ def render_model_report(
         "calibration": calibration_section(result, models, k),
         "selection": selection_section(result, models),
         "importance": importance_section(importance),
+        "drift": drift_section(drift),
         "notes": list(dict.fromkeys([*notes, *sorted({s.note for s in result.splits if s.note})])),
         "n_boot": result.evaluation.settings.n_boot,
         "confidence": f"{result.evaluation.settings.confidence:.0%}",

@@ -386,6 +386,8 @@ def test_a_run_is_logged_and_registered_and_its_champion_reproduces_and_audits_i
     assert "no later month has a complete outcome window yet" in " ".join(again.output.split())
     assert "Model report:" not in again.output and "No equality audit in this run." in again.output
     assert not (first / "equality.html").exists() and not (first / "model.html").exists()
+    drift = pd.read_csv(first / "drift.csv")  # the cohort is checked against the months it was fitted on
+    assert len(drift) == len(manifest["training"]["features"]) and drift["psi"].notna().all()
 
     # the proxy audit and the mitigation analysis on: a month scored by the champion leaves them to the
     # run that trained it (which, here, had them off), and says so
@@ -418,7 +420,16 @@ def test_a_run_is_logged_and_registered_and_its_champion_reproduces_and_audits_i
         "Proxies: the proxy audit was not made in this run"
         in (run_dir / "governance" / "model-card.md").read_text()
     )
-    assert "champion_v1" in (run_dir / "model.html").read_text()
+    model_page = (run_dir / "model.html").read_text()
+    assert "champion_v1" in model_page
+    # a scoring month checks its cohort and the champion's score against the champion's training months
+    drift = pd.read_csv(run_dir / "drift.csv")
+    assert set(drift["level"]) <= {"stable", "moderate", "major"} and (drift["psi"] >= 0).all()
+    assert drift["psi"].is_monotonic_decreasing
+    assert "Drift since the champion was trained" in model_page
+    top = drift.iloc[0]
+    assert f'<td class="num">{top.psi:.2f}</td>' in model_page  # the page shows drift.csv's figure
+    assert "Checking drift against the champion" in (run_dir / "run.log").read_text()
     check_equality_page(run_dir)
 
 

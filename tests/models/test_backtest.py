@@ -46,6 +46,7 @@ def result():
     matrix = monthly_panel()
     splits = temporal_splits(matrix["as_of"].unique(), 3, SplitSettings(test_months=3, history_months=6))
     model = ModelSettings(n_estimators=40, min_child_samples=20, early_stopping_rounds=5)
+    done: list[int] = []
     return (
         matrix,
         splits,
@@ -59,26 +60,29 @@ def result():
             evaluation=EvaluationSettings(ks=[50], n_boot=50),
             selection=SelectionSettings(k=50),
             v100_col="harm_365d",
+            progress=lambda: done.append(len(done) + 1),
         ),
+        done,
     )
 
 
 def test_predictions_cover_test_months_only(result) -> None:
-    _, splits, res = result
+    _, splits, res, done = result
+    assert done == [1, 2, 3]  # progress reported after each of the 3 splits (the run's progress bar)
     tested = set(pd.to_datetime(res.predictions["as_of"]).unique())
     assert tested == {s.test for s in splits} and len(tested) == 3
     assert len(res.predictions) == 3 * 600
 
 
 def test_calibration_months_follow_training_and_precede_test(result) -> None:
-    matrix, splits, _ = result
+    matrix, splits, _, _ = result
     fitted = fit_model(matrix, splits[0], FEATURES, ModelSettings(n_estimators=10), seed=1)
     assert max(fitted.train_dates) < min(fitted.calibration_dates)
     assert max(fitted.calibration_dates) + pd.DateOffset(months=3) <= splits[0].test
 
 
 def test_every_scorer_evaluated_and_model_is_useful(result) -> None:
-    _, _, res = result
+    _, _, res, _ = result
     table = res.evaluation.table
     assert {"lightgbm", "v100", "lightgbm__probability"} <= set(table["model"])
     precision = res.evaluation.value("lightgbm", "precision", k=50)
@@ -136,7 +140,7 @@ def test_auto_takes_methods_resolving_the_top_then_meeting_targets_then_lowest_t
 
 
 def test_auto_backtest_compares_every_method_and_uses_its_choice(result) -> None:
-    matrix, splits, fixed = result
+    matrix, splits, fixed, _ = result
     assert fixed.calibration_choice == {"lightgbm": "isotonic"}  # a configured method is kept ...
     assert set(fixed.calibration_comparison["method"]) == set(METHODS)  # ... and every one compared
     res = backtest(
