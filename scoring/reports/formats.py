@@ -10,6 +10,8 @@ from typing import Any
 
 import pandas as pd
 
+from features.catalogue import by_name
+
 PCT, COUNT, AUC, RATIO = "pct", "count", "auc", "ratio"
 METRICS: dict[str, tuple[str, str, str]] = {  # metric -> (long name, short header, format)
     "size": ("group size", "Size", COUNT),
@@ -96,3 +98,12 @@ def pvalue(p: Any) -> str:
     if not finite(p):
         return "–"
     return "<0.001" if float(p) < 0.001 else f"{float(p):.3f}"
+
+
+def feature_label(name: str) -> tuple[str, str]:
+    """Plain words for a feature (its catalogue sentence with N for the value) and its family."""
+    try:
+        feature = by_name(name)
+    except KeyError:
+        return name, "column of the input table"
+    return feature.template.replace("{value}", "N"), feature.family

@@ -18,14 +18,13 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from features.catalogue import by_name
 from models.backtest import PROBABILITY, BacktestResult
 from models.calibration_choice import CALIBRATION_RULE
 from models.drift import Drift
 from models.evaluate import POOLED
 from scoring.reports.charts.model import Curve, Series, interval_chart, line_chart, reliability_diagram
 from scoring.reports.env import environment
-from scoring.reports.formats import Cell, Table
+from scoring.reports.formats import Cell, Table, feature_label
 from scoring.reports.model_drift import drift_section
 from scoring.reports.model_splits import split_section, tuning_section
 from scoring.reports.summary import (
@@ -319,15 +318,6 @@ def selection_section(result: BacktestResult, models: Models) -> dict[str, objec
         f"regret in {name}",
     )
     return {"ranking": ranking, "regret": regret, "metric": name}
-
-
-def feature_label(name: str) -> tuple[str, str]:
-    """Plain words for a feature (its catalogue sentence with N for the value) and its family."""
-    try:
-        feature = by_name(name)
-    except KeyError:
-        return name, "column of the input table"
-    return feature.template.replace("{value}", "N"), feature.family
 
 
 def importance_section(importance: pd.DataFrame | None) -> dict[str, object] | None:

@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 from models.drift import Drift, level
-from scoring.reports.formats import Cell, Table
+from scoring.reports.formats import Cell, Table, feature_label
 
 SHOWN = 15
-
-
-def _words(name: str) -> str:
-    from scoring.reports.model import feature_label  # the model report's own words for a feature
-
-    return feature_label(name)[0]
 
 
 def drift_section(drift: Drift | None) -> dict[str, object] | None:
@@ -25,7 +19,7 @@ def drift_section(drift: Drift | None) -> dict[str, object] | None:
         ["feature", "mean then", "mean now", "PSI", "reading"],
         [
             [
-                Cell(_words(r.feature), sub=(r.feature,), numeric=False),
+                Cell(feature_label(r.feature)[0], sub=(r.feature,), numeric=False),
                 Cell(f"{r.reference_mean:,.2f}"),
                 Cell(f"{r.current_mean:,.2f}"),
                 Cell(f"{r.psi:.2f}"),
