@@ -72,9 +72,9 @@ def _session(master: str, remote: str | None, conf: tuple[tuple[str, str], ...])
     builder = sql.SparkSession.builder.appName("harmrank-features")
     builder = builder.remote(remote) if remote else builder.master(master)
     settings = dict(conf)
-    if not remote:  # a JVM started here: its log is errors only, unless the conf says otherwise
-        quiet = f"-Dlog4j2.configurationFile={LOG_CONFIG.as_uri()}"
-        settings[JAVA_OPTIONS] = f"{settings[JAVA_OPTIONS]} {quiet}" if JAVA_OPTIONS in settings else quiet
+    options = settings.get(JAVA_OPTIONS, "")
+    if not remote and "log4j2.configurationFile" not in options:  # a JVM started here, logging errors only
+        settings[JAVA_OPTIONS] = f"{options} -Dlog4j2.configurationFile={LOG_CONFIG.as_uri()}".strip()
     for key, value in settings.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()

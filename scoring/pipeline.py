@@ -402,7 +402,8 @@ def _drift(
         notes.append(
             f"drift since the champion's training months (population stability index 0.25 or more): "
             f"{moved or 'no single feature'}; the champion's score PSI is {found.score_psi:.2f}. "
-            "Consider retraining before the usual three months are up (model report, Drift)."
+            "Consider retraining before the usual three months are up (drift.csv, and the model report's "
+            "Drift section)."
         )
     return found
 
