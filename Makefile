@@ -60,7 +60,7 @@ java:
 	  { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q default-jre-headless >/dev/null; }; }
 
 test: $(VENV)/.installed-dev browser postgres java
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -15,8 +15,8 @@ from scoring.terminal import plain, safe
 if TYPE_CHECKING:
     from scoring.config import RunConfig
 
-console = Console(stderr=False)
-err_console = Console(stderr=True)
+console = Console(stderr=False, soft_wrap=True)  # paths stay whole: the terminal wraps them
+err_console = Console(stderr=True, soft_wrap=True)
 
 EXIT_RELEASED = 0
 """`harmrank run`: the list is written and the equality gate released the model."""
