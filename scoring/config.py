@@ -28,6 +28,7 @@ from features.build import FeatureSettings
 from features.errors import ConfigError
 from features.labels import LabelSettings
 from features.records.schema import TABLES, ValidationSettings
+from models.deaths.settings import DeathSettings
 from models.registry import TrackingSettings
 from models.settings import BacktestSettings
 from models.train import ModelSettings, TrainingSettings
@@ -241,6 +242,7 @@ class RunConfig(BaseModel):
     proxies: ProxySettings = ProxySettings()
     mitigation: MitigationSettings = MitigationSettings()
     serve: ServeSettings = ServeSettings()
+    deaths: DeathSettings = DeathSettings()
 
     @model_validator(mode="after")
     def _list_length_is_evaluated(self) -> RunConfig:

@@ -11,6 +11,7 @@ The checks themselves are pure and live in :mod:`features.records.validate`.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,8 +22,11 @@ from rich.console import Group
 from rich.table import Table
 
 from features.errors import RecordsError
+from features.records.death_tables import DEATH_TABLES, DeathRecords
+from features.records.death_validate import validate_deaths
 from features.records.offences import normalise_catalogue
 from features.records.schema import TABLES, FileRows, Records, ValidationReport, ValidationSettings
+from features.records.schema import Table as ContractTable
 from features.records.validate import validate
 from scoring.csvfile import read_csv_accounted, read_header
 from scoring.db import is_url
@@ -49,13 +53,15 @@ def _layout() -> str:
     return f"{tables}; each may also be .csv.gz or .parquet"
 
 
-def _table_files(data_dir: Path) -> tuple[dict[str, list[Path]], list[str]]:
+def _table_files(
+    data_dir: Path, tables: Mapping[str, ContractTable] = TABLES
+) -> tuple[dict[str, list[Path]], list[str]]:
     """Files per table in ``data_dir`` (top level only), and every entry's name."""
     entries = sorted(data_dir.iterdir())
-    files: dict[str, list[Path]] = {name: [] for name in TABLES}
+    files: dict[str, list[Path]] = {name: [] for name in tables}
     for path in entries:
         if path.is_file():
-            for name in TABLES:
+            for name in tables:
                 if path.name.lower() in {name + s for s in SUFFIXES}:
                     files[name].append(path)
     return files, [p.name + ("/" if p.is_dir() else "") for p in entries]
@@ -253,6 +259,50 @@ def load_records(
     return records, report
 
 
+def load_death_records(data: Location, settings: ValidationSettings) -> tuple[DeathRecords, ValidationReport]:
+    """Read and validate the death-report tables of a records directory.
+
+    Parameters
+    ----------
+    data : Path or str
+        The records directory (``deaths`` and, optionally, ``death_protected``,
+        ``expected_deaths`` and ``death_links``, each ``.csv``, ``.csv.gz`` or ``.parquet``).
+    settings : ValidationSettings
+        Validation strictness.
+
+    Raises
+    ------
+    RecordsError
+        The records are a database (the deaths job reads a directory), the directory or its deaths
+        file is missing, a table is in two files, or a table breaks the contract's structure;
+        :class:`~features.errors.TooManyBadRows` when a table has too many bad rows.
+    """
+    if is_url(data):
+        raise RecordsError(
+            f"{shown_url(str(data))}: the deaths job reads a records directory. Export the death "
+            "reports (deaths.csv and the optional death tables) into one and pass it with --data."
+        )
+    data_dir = Path(data)
+    if not data_dir.is_dir():
+        raise RecordsError(f"Records directory {data_dir} does not exist or is not a directory.")
+    files, entries = _table_files(data_dir, DEATH_TABLES)
+    for name, found in files.items():
+        if len(found) > 1:
+            raise RecordsError(
+                f"{data_dir}: the {name} table is in more than one file "
+                f"({', '.join(p.name for p in found)}). Keep exactly one."
+            )
+    if not files["deaths"]:
+        raise RecordsError(
+            f"{data_dir}: no deaths file. Expected deaths.csv, deaths.csv.gz or deaths.parquet "
+            f"(docs/data-contract.md, the deaths table). Found: {', '.join(entries) or 'nothing'}."
+        )
+    read = {name: _read(found[0]) for name, found in files.items() if found}
+    raw = {name: frame for name, (frame, _) in read.items()}
+    sources = {name: str(found[0]) for name, found in files.items() if found}
+    return validate_deaths(raw, settings, sources, {name: rows for name, (_, rows) in read.items()})
+
+
 def write_quarantine(report: ValidationReport, run_dir: Path) -> dict[str, Path]:
     """Write ``run_dir/quarantine/<table>.csv`` for each table with quarantined rows.
 
@@ -269,7 +319,7 @@ def write_quarantine(report: ValidationReport, run_dir: Path) -> dict[str, Path]
     """
     folder = Path(run_dir) / "quarantine"
     written: dict[str, Path] = {}
-    for name in TABLES:
+    for name in (*TABLES, *DEATH_TABLES):
         path = folder / f"{name}.csv"
         frame = report.quarantine.get(name)
         if frame is None or frame.empty:

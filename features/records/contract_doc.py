@@ -9,7 +9,28 @@ A test checks that the committed document is current.
 
 from __future__ import annotations
 
-from features.records.schema import FALSE_WORDS, OFFENCE_REQUIRED_FOR, TABLES, TRUE_WORDS
+from features.records.death_tables import DEATH_TABLES, MAX_AGE
+from features.records.schema import FALSE_WORDS, OFFENCE_REQUIRED_FOR, TABLES, TRUE_WORDS, Table
+
+
+def _table(table: Table, level: str = "##") -> list[str]:
+    need = "required" if table.required else "optional"
+    out = [f"{level} {table.name} ({need})", "", table.meaning, ""]
+    out += ["| column | type | required | meaning |", "|---|---|---|---|"]
+    for c in table.columns:
+        rules = []
+        if c.unique:
+            rules.append("unique")
+        if c.references:
+            rules.append(f"must exist in {c.references}")
+        if c.signed:
+            rules.append("may be negative")
+        extra = f" ({'; '.join(rules)})" if rules else ""
+        out.append(f"| {c.name} | {c.type} | {c.need} | {c.meaning}{extra} |")
+    if table.extra_columns:
+        out.append(f"| *others* | str | optional | {table.extra_columns} |")
+    out.append("")
+    return out
 
 
 def contract_markdown() -> str:
@@ -34,20 +55,17 @@ def contract_markdown() -> str:
         "",
     ]
     for table in TABLES.values():
-        need = "required" if table.required else "optional"
-        out += [f"## {table.name} ({need})", "", table.meaning, ""]
-        out += ["| column | type | required | meaning |", "|---|---|---|---|"]
-        for c in table.columns:
-            rules = []
-            if c.unique:
-                rules.append("unique")
-            if c.references:
-                rules.append(f"must exist in {c.references}")
-            extra = f" ({'; '.join(rules)})" if rules else ""
-            out.append(f"| {c.name} | {c.type} | {c.need} | {c.meaning}{extra} |")
-        if table.extra_columns:
-            out.append(f"| *others* | str | optional | {table.extra_columns} |")
-        out.append("")
+        out += _table(table)
+    out += [
+        "## Death reports",
+        "",
+        "The death investigations job (`harmrank deaths`) reads these tables beside persons and "
+        "events (for the offender-side records of people linked to a death); the list job never "
+        "opens them. They are checked and quarantined in the same way.",
+        "",
+    ]
+    for table in DEATH_TABLES.values():
+        out += _table(table, level="###")
     out += [
         "## Parsing",
         "",
@@ -56,7 +74,7 @@ def contract_markdown() -> str:
         "timestamps are taken at their calendar day.",
         "- **bool**: " + "/".join(TRUE_WORDS) + " or " + "/".join(FALSE_WORDS) + ", in any "
         "case; an empty cell is false.",
-        "- **number**: a decimal number, finite and not negative.",
+        "- **number**: a decimal number, finite and not negative (unless the column may be negative).",
         "- Columns that are not declared are ignored (except in protected) and listed as a warning.",
         "",
         "## What happens to bad input",
@@ -92,7 +110,15 @@ def contract_markdown() -> str:
         "(including persons whose own row was quarantined);",
         "- a boolean does not parse;",
         "- harm_days is not a number, is negative, or is not a multiple of 0.25; "
-        "national_count is not a number or is negative.",
+        "national_count is not a number or is negative;",
+        "- a death report's recorded_date is before its reported_date, its found_date is after "
+        "it, or its classified_date is before it;",
+        "- a death report's place_type, category, sex or a substance code is not one of the "
+        f"valid values, its age is over {MAX_AGE}, or its location is missing, half given "
+        "(easting without northing), out of range, or in another coordinate system than the "
+        "table's other rows;",
+        "- an expected_deaths month is not the first day of a month; a death_links pair names an "
+        "unknown death report or the same report twice.",
         "",
         "All of a row's defects are listed in its reason, joined by `; `. If more than "
         "`validation.max_bad_share` (default 1%) of a table's rows are quarantined, the run "

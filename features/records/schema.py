@@ -88,6 +88,8 @@ class Column:
         Values must not repeat (the first occurrence is kept).
     references : str or None
         ``"table.column"`` that every given value must exist in.
+    signed : bool
+        A number that may be negative (a longitude); other numbers must not be.
     """
 
     name: str
@@ -96,6 +98,7 @@ class Column:
     meaning: str
     unique: bool = False
     references: str | None = None
+    signed: bool = False
 
     @property
     def must_be_present(self) -> bool:

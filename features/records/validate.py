@@ -126,7 +126,8 @@ def _parse(table: Table, frame: pd.DataFrame, rows: Defects, settings: Validatio
         elif col.type is ColumnType.NUMBER:
             v, missing, bad = parse_numbers(s)
             rows.flag(f"{name}: not a number", bad, f"{name}: {{v!r}} is not a number", v=s)
-            rows.flag(f"{name}: negative", v < 0, f"{name}: {{v}} is negative", v=v)
+            if not col.signed:
+                rows.flag(f"{name}: negative", v < 0, f"{name}: {{v}} is negative", v=v)
             out[name] = v
         else:
             text = as_text(s)
@@ -147,7 +148,7 @@ def _flag_duplicates(rows: Defects, name: str, values: pd.Series, first: np.ndar
     )
 
 
-def _reference(
+def flag_references(
     rows: Defects,
     name: str,
     values: pd.Series,
@@ -181,7 +182,7 @@ def _reference(
     return at
 
 
-def _valid_frame(table: Table, parsed: dict[str, Any], keep: np.ndarray) -> pd.DataFrame:
+def valid_frame(table: Table, parsed: dict[str, Any], keep: np.ndarray) -> pd.DataFrame:
     """The valid rows in contract types, in file order, with a fresh RangeIndex."""
     every = bool(keep.all())
     out: dict[str, pd.Series] = {}
@@ -201,7 +202,7 @@ def _valid_frame(table: Table, parsed: dict[str, Any], keep: np.ndarray) -> pd.D
 # ---------------------------------------------------------------- all tables
 
 
-class _Run:
+class Validation:
     """Validation state across tables: reports so far, quarantines, warnings."""
 
     def __init__(
@@ -210,8 +211,9 @@ class _Run:
         sources: dict[str, str],
         pool: Executor,
         files: Mapping[str, FileRows] | None = None,
+        tables: Mapping[str, Table] = TABLES,
     ) -> None:
-        self.settings, self.sources, self.pool = settings, sources, pool
+        self.settings, self.sources, self.pool, self.tables = settings, sources, pool, tables
         self.files = dict(files or {})
         self._unique: list[tuple[str, pd.Series, Future[np.ndarray]]] = []
         self.reports: dict[str, TableReport] = {}
@@ -223,7 +225,7 @@ class _Run:
 
     def start(self, name: str, raw: pd.DataFrame) -> tuple[pd.DataFrame, Defects, dict[str, Any]]:
         """Check the table's columns, parse them, and run the single-column checks."""
-        table, source = TABLES[name], self.source(name)
+        table, source = self.tables[name], self.source(name)
         frame, kept = _columns(table, raw, source)
         ignored = [str(c) for i, c in enumerate(raw.columns) if i not in set(kept)]
         if ignored:
@@ -309,7 +311,7 @@ def _too_many(report: TableReport, ceiling: float) -> str:
     return "\n".join(lines)
 
 
-def _offences(run: _Run, raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+def _offences(run: Validation, raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     _, rows, parsed = run.start("offences", raw)
     harm = parsed["harm_days"]
     quarters = harm / HARM_QUANTUM
@@ -320,7 +322,7 @@ def _offences(run: _Run, raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
         v=harm,
     )
     keep = run.finish("offences", raw, rows)
-    out = _valid_frame(TABLES["offences"], parsed, keep)
+    out = valid_frame(TABLES["offences"], parsed, keep)
     out.insert(
         out.columns.get_loc("harm_days") + 1,
         "harm_q",
@@ -329,14 +331,14 @@ def _offences(run: _Run, raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     return out, parsed["offence_code"]
 
 
-def _persons(run: _Run, raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+def _persons(run: Validation, raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     _, rows, parsed = run.start("persons", raw)
     keep = run.finish("persons", raw, rows)
-    return _valid_frame(TABLES["persons"], parsed, keep), parsed["person_id"]
+    return valid_frame(TABLES["persons"], parsed, keep), parsed["person_id"]
 
 
 def _events(
-    run: _Run,
+    run: Validation,
     raw: pd.DataFrame,
     persons: tuple[pd.DataFrame, pd.Series],
     offences: tuple[pd.DataFrame, pd.Series],
@@ -358,9 +360,9 @@ def _events(
         v=p["event_type"],
     )
     catalogue = ("the offence catalogue", f"the offence catalogue ({run.source('offences')})")
-    _reference(rows, "offence_code", p["offence_code"], catalogue, *_keys(offences, "offence_code"))
+    flag_references(rows, "offence_code", p["offence_code"], catalogue, *_keys(offences, "offence_code"))
     people = ("persons", "persons")
-    at = _reference(rows, "person_id", p["person_id"], people, *_keys(persons, "person_id"))
+    at = flag_references(rows, "person_id", p["person_id"], people, *_keys(persons, "person_id"))
     occurred, recorded = p["occurred_date"], p["recorded_date"]
     rows.flag(
         "recorded_date before occurred_date",
@@ -379,7 +381,7 @@ def _events(
         b=birth,
     )
     keep = run.finish("events", raw, rows)
-    out = _valid_frame(TABLES["events"], p, keep)
+    out = valid_frame(TABLES["events"], p, keep)
     out["event_type"] = out["event_type"].str.lower()
     return out
 
@@ -390,12 +392,12 @@ def _keys(done: tuple[pd.DataFrame, pd.Series], column: str) -> tuple[pd.Series,
 
 
 def _protected(
-    run: _Run, raw: pd.DataFrame, persons: tuple[pd.DataFrame, pd.Series], has_birth: bool
+    run: Validation, raw: pd.DataFrame, persons: tuple[pd.DataFrame, pd.Series], has_birth: bool
 ) -> pd.DataFrame:
     frame, rows, p = run.start("protected", raw)
-    _reference(rows, "person_id", p["person_id"], ("persons", "persons"), *_keys(persons, "person_id"))
+    flag_references(rows, "person_id", p["person_id"], ("persons", "persons"), *_keys(persons, "person_id"))
     keep = run.finish("protected", raw, rows)
-    out = _valid_frame(TABLES["protected"], p, keep)
+    out = valid_frame(TABLES["protected"], p, keep)
     traits = [c for c in frame.columns if c != "person_id"]
     if not traits:
         run.warnings.append(
@@ -462,7 +464,7 @@ def validate(
         if raw.get(name) is None:
             raise RecordsError(f"No {name} table was given; the records need one.")
     with ThreadPoolExecutor(max_workers=1) as pool:
-        run = _Run(settings, sources, pool, files)
+        run = Validation(settings, sources, pool, files)
         offences = _offences(run, raw["offences"])
         persons = _persons(run, raw["persons"])
         events = _events(run, raw["events"], persons, offences)

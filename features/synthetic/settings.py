@@ -34,6 +34,48 @@ DEFAULT_AGE_CURVE: dict[int, float] = {
 }
 
 
+class DeathWorld(BaseModel):
+    """Death reports of the synthetic force area, and the linked series planted among them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(True, description="Write death reports (deaths, death_protected, expected_deaths).")
+    residents: int = Field(
+        1_000_000,
+        ge=1_000,
+        le=20_000_000,
+        description="People living in the force area (sets the death rate).",
+    )
+    report_rate: float = Field(
+        0.0012,
+        gt=0,
+        le=0.05,
+        description="Death reports to the police per resident a year (the Met: 10,978 in 2022 for 8.9M).",
+    )
+    area_grid: int = Field(24, ge=2, le=200, description="Small areas on a side of the square force area.")
+    area_metres: float = Field(800.0, gt=0, description="Side of a small area, in metres.")
+    drug_share: float = Field(0.10, ge=0, le=1, description="Share of reports that are drug poisonings.")
+    drug_hotspots: int = Field(10, ge=0, description="Areas where drug poisonings concentrate.")
+    hotspot_ratio: float = Field(6.0, ge=1, description="Drug-poisoning rate of a hotspot area over another.")
+    winter_excess: float = Field(0.15, ge=0, le=1, description="Extra reports in January over July.")
+    missing_share: float = Field(
+        0.03, ge=0, le=1, description="Share of ages, sexes and substances not recorded."
+    )
+    obvious_series: int = Field(
+        2, ge=0, le=50, description="Planted series: one place, one substance, one finder."
+    )
+    subtle_series: int = Field(
+        3,
+        ge=0,
+        le=50,
+        description="Planted series: a year and a few km apart, alike in victim and substance.",
+    )
+    person_series: int = Field(
+        2, ge=0, le=50, description="Planted series: one offender-side person last seen with each victim."
+    )
+    series_size: int = Field(4, ge=2, le=20, description="Deaths in each planted series.")
+
+
 class SyntheticConfig(BaseModel):
     """Settings of the synthetic world; every field has a default (the world of configs/synthetic.yaml).
 
@@ -133,6 +175,7 @@ class SyntheticConfig(BaseModel):
     not_recorded_share: float = Field(
         0.05, ge=0, le=1, description="Mean share of 'not recorded' protected characteristics."
     )
+    deaths: DeathWorld = Field(default_factory=DeathWorld, description="Death reports and planted series.")
 
     @field_validator("age_curve")
     @classmethod

@@ -29,6 +29,7 @@ import pandas as pd
 
 from features.errors import RecordsError
 from features.synthetic import crimes as _crimes
+from features.synthetic import deaths as _deaths
 from features.synthetic import events as _events
 from features.synthetic import frames as _frames
 from features.synthetic import population as _population
@@ -47,7 +48,8 @@ class World:
     ----------
     records
         The force's records, keys ``persons``, ``events``, ``offences``, ``protected`` (the data
-        contract; events are sorted by recorded_date).
+        contract; events are sorted by recorded_date), and ``deaths``, ``death_protected`` and
+        ``expected_deaths`` when ``config.deaths.enabled``.
     truth
         Ground truth, never read by the pipeline:
 
@@ -60,7 +62,10 @@ class World:
           recorded (named as suspect), recorded_date, domestic, victim_id, event_id;
         - ``bad_rows``: event_id, defect, column of the deliberately broken event rows;
         - ``offence_params``: the offence-type model and recording probabilities per code;
-        - ``params``: the config as name/value text, plus start_date.
+        - ``params``: the config as name/value text, plus start_date;
+        - ``death_series``: death_id, series_id, kind (obvious, subtle, person) of every death
+          planted in a linked series (when ``config.deaths.enabled``);
+        - ``death_bad_rows``: death_id and defect of the death reports broken on purpose.
     """
 
     records: dict[str, pd.DataFrame]
@@ -94,7 +99,7 @@ def generate_world(config: SyntheticConfig, offences: pd.DataFrame) -> World:
             f"offence catalogue lacks column(s) {', '.join(missing)}; the synthetic world needs "
             f"{', '.join(CATALOGUE_COLUMNS)} (see configs/offences.csv)"
         )
-    seeds = np.random.SeedSequence(config.seed).spawn(5)
+    seeds = np.random.SeedSequence(config.seed).spawn(6)  # the first five as before deaths were added
     rngs = [np.random.default_rng(s) for s in seeds]
     span = _population.make_span(config.start_date, config.end_date)
     profile = _population.offence_profile(offences)
@@ -120,6 +125,22 @@ def generate_world(config: SyntheticConfig, offences: pd.DataFrame) -> World:
         "offence_params": _frames.offence_params_frame(profile, mix),
         "params": _frames.params_frame(config),
     }
+    if config.deaths.enabled:
+        deaths = _deaths.make_deaths(
+            config.deaths,
+            span.start,
+            span.end,
+            records["persons"]["person_id"],
+            events,
+            config.bad_row_share,
+            rngs[5],
+        )
+        records |= {
+            "deaths": deaths.deaths,
+            "death_protected": deaths.protected,
+            "expected_deaths": deaths.expected,
+        }
+        truth |= {"death_series": deaths.series, "death_bad_rows": deaths.bad_rows}
     return World(records=records, truth=truth)
 
 

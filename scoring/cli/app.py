@@ -11,6 +11,7 @@ import typer
 
 from features.errors import HarmrankError
 from scoring.cli.common import err_console
+from scoring.cli.deaths import deaths
 from scoring.cli.matrix import backtest, splits
 from scoring.cli.monthly import promote, run
 from scoring.cli.records import synth, validate
@@ -27,7 +28,7 @@ app = typer.Typer(
     "to cause serious harm, from a force's records.",
 )
 app.command()(init)
-for command in (synth, validate, run, promote, splits, backtest, review, status):
+for command in (synth, validate, run, deaths, promote, splits, backtest, review, status):
     app.command()(command)
 app.command("verify-log")(verify_log)
 app.command()(serve)

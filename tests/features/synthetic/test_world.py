@@ -52,7 +52,15 @@ def _frames(world: World) -> dict[str, pd.DataFrame]:
 def test_same_seed_gives_identical_frames_and_another_seed_differs(offences: pd.DataFrame) -> None:
     config = SyntheticConfig(persons=3_000, years=2, seed=5)
     a, b = generate_world(config, offences), generate_world(config, offences)
-    assert a.records.keys() == {"persons", "events", "offences", "protected"}
+    assert a.records.keys() == {
+        "persons",
+        "events",
+        "offences",
+        "protected",
+        "deaths",
+        "death_protected",
+        "expected_deaths",
+    }
     for (name, fa), fb in zip(_frames(a).items(), _frames(b).values(), strict=True):
         pd.testing.assert_frame_equal(fa, fb, obj=name)
     c = generate_world(config.model_copy(update={"seed": 6}), offences)

@@ -1,0 +1,503 @@
+"""Death reports of the synthetic force area, with linked series planted among them.
+
+Background reports follow a cause of death (natural causes, suicide, accident, unascertained,
+homicide, drug poisoning) that sets the victim's age and sex, the place, the substances, the
+circumstance flags and the category the force gives it. Drug poisonings concentrate in a few
+areas; reports rise in winter; some values are not recorded and a few rows are broken on
+purpose. Three kinds of series are planted:
+
+- ``obvious``: one place (a churchyard near a flat), one substance (GHB/GBL), one finder;
+- ``subtle``: a year and a few kilometres apart, alike only in victim profile and substance;
+- ``person``: an offender-side person is the last person seen with each victim.
+
+Which deaths belong to which series is truth, written beside the records and never read by the
+job. Days are integers counted from 1970-01-01, as in the rest of the generator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.synthetic.death_rates import (
+    AGE_SEX,
+    CATEGORY_BY_CAUSE,
+    CAUSE_SHARES,
+    CAUSES,
+    DAYS_TO_CLASSIFY,
+    ETHNICITIES,
+    INSTITUTIONS,
+    ORIENTATIONS,
+    PLACE_BY_CAUSE,
+    PUBLIC,
+    SERIES_SPAN_DAYS,
+    SUBSTANCE_BY_CAUSE,
+)
+from features.synthetic.settings import DeathWorld
+
+NS_PER_DAY = 86_400_000_000_000
+ORIGIN = (520_000.0, 170_000.0)  # south-west corner of the force area (British National Grid metres)
+
+
+@dataclass(frozen=True)
+class DeathFrames:
+    """The death-report tables (records) and which deaths were planted in series (truth)."""
+
+    deaths: pd.DataFrame
+    protected: pd.DataFrame
+    expected: pd.DataFrame
+    series: pd.DataFrame
+    bad_rows: pd.DataFrame
+
+
+@dataclass
+class _Draw:
+    """Columns of death reports being built (one entry per report)."""
+
+    day: np.ndarray
+    cause: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    area: np.ndarray
+    age: np.ndarray
+    male: np.ndarray
+    place: list[str]
+    substances: list[str]
+    category: list[str]
+    flags: dict[str, np.ndarray]
+    finder: list[str | None]
+    last_seen: list[str | None]
+    series: list[str | None]
+    kind: list[str | None]
+
+
+def _choice(rng: np.random.Generator, shares: dict[str, float], n: int) -> list[str]:
+    keys = list(shares)
+    p = np.array([shares[k] for k in keys], dtype=np.float64)
+    return [keys[i] for i in rng.choice(len(keys), size=n, p=p / p.sum())]
+
+
+class _Areas:
+    """The square grid of small areas, their resident weights and drug hotspots."""
+
+    def __init__(self, cfg: DeathWorld, rng: np.random.Generator) -> None:
+        g, side = cfg.area_grid, cfg.area_metres
+        col, row = np.meshgrid(np.arange(g), np.arange(g))
+        self.cx = ORIGIN[0] + (col.ravel() + 0.5) * side
+        self.cy = ORIGIN[1] + (row.ravel() + 0.5) * side
+        self.codes = np.array([f"E01{k:06d}" for k in range(g * g)], dtype=object)
+        self.side = side
+        weight = rng.lognormal(0.0, 0.5, g * g)
+        self.weight = weight / weight.sum()
+        hot = np.ones(g * g)
+        hot[rng.choice(g * g, size=min(cfg.drug_hotspots, g * g), replace=False)] = cfg.hotspot_ratio
+        self.drug_weight = self.weight * hot / (self.weight * hot).sum()
+
+    def place(self, rng: np.random.Generator, area: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        u = rng.uniform(-0.5, 0.5, (2, area.size)) * self.side
+        return self.cx[area] + u[0], self.cy[area] + u[1]
+
+    def of(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        g = int(np.sqrt(self.cx.size))
+        col = np.clip(((x - ORIGIN[0]) // self.side).astype(int), 0, g - 1)
+        row = np.clip(((y - ORIGIN[1]) // self.side).astype(int), 0, g - 1)
+        return row * g + col
+
+
+def _season(days: np.ndarray, excess: float) -> np.ndarray:
+    doy = (days.astype("datetime64[D]") - days.astype("datetime64[D]").astype("datetime64[Y]")).astype(int)
+    return 1.0 + excess / 2 * np.cos(2 * np.pi * (doy - 15) / 365.25)
+
+
+def _background(cfg: DeathWorld, areas: _Areas, start: int, end: int, rng: np.random.Generator) -> _Draw:
+    days = np.arange(start, end + 1)
+    rate = cfg.residents * cfg.report_rate / 365.25 * _season(days, cfg.winter_excess)
+    day = np.repeat(days, rng.poisson(rate))
+    n = day.size
+    drug = rng.random(n) < cfg.drug_share
+    cause = np.where(drug, 5, rng.choice(5, size=n, p=CAUSE_SHARES / CAUSE_SHARES.sum()))
+    area = np.where(
+        drug,
+        rng.choice(areas.weight.size, n, p=areas.drug_weight),
+        rng.choice(areas.weight.size, n, p=areas.weight),
+    )
+    x, y = areas.place(rng, area)
+    params = np.array(AGE_SEX, dtype=np.float64)[cause]
+    age = np.clip(np.round(rng.normal(params[:, 0], params[:, 1])), params[:, 2], params[:, 3])
+    male = rng.random(n) < params[:, 4]
+    place, substances, category = [""] * n, [""] * n, [""] * n
+    for c in range(len(CAUSES)):
+        at = np.flatnonzero(cause == c)
+        for i, v in zip(at, _choice(rng, PLACE_BY_CAUSE[c], at.size), strict=True):
+            place[i] = v
+        for i, v in zip(at, _choice(rng, CATEGORY_BY_CAUSE[c], at.size), strict=True):
+            category[i] = v
+        first = _choice(rng, SUBSTANCE_BY_CAUSE[c], at.size)
+        second = _choice(rng, {"alcohol": 0.6, "benzodiazepines": 0.2, "cocaine": 0.2}, at.size)
+        both = rng.random(at.size) < (0.4 if c == 5 else 0.0)
+        for i, a, b, two in zip(at, first, second, both, strict=True):
+            substances[i] = ";".join(sorted({a, b})) if two and a != b else a
+    public = np.isin(np.array(place, dtype=object), PUBLIC)
+    flags = {
+        "found_by_stranger": rng.random(n) < np.where(public, 0.6, 0.05),
+        "note_found": rng.random(n) < np.where(cause == 1, 0.3, 0.005),
+        "signs_of_struggle": rng.random(n) < np.where(cause == 4, 0.6, 0.005),
+        "moved_after_death": rng.random(n) < np.where(cause == 4, 0.15, 0.002),
+    }
+    none: list[str | None] = [None] * n
+    return _Draw(
+        day,
+        cause,
+        x,
+        y,
+        area,
+        age,
+        male,
+        place,
+        substances,
+        category,
+        flags,
+        none,
+        list(none),
+        list(none),
+        list(none),
+    )
+
+
+def _offender(events: pd.DataFrame, rng: np.random.Generator) -> str:
+    """A person named as suspect in many crimes: the offender side of a ``person`` series."""
+    named = events.loc[events["event_type"] == "crime_suspect", "person_id"].value_counts()
+    busy = named[named >= max(5, int(named.quantile(0.95)))].index.sort_values()
+    pool = busy if len(busy) else named.index.sort_values()
+    return str(pool[rng.integers(len(pool))])
+
+
+def _plant(
+    kind: str,
+    number: int,
+    t0: int,
+    cfg: DeathWorld,
+    areas: _Areas,
+    events: pd.DataFrame,
+    rng: np.random.Generator,
+) -> dict[str, list[object]]:
+    """The deaths of one planted series of ``kind``, starting on day ``t0``."""
+    k = cfg.series_size
+    centre = int(rng.choice(areas.weight.size, p=areas.weight))
+    cx, cy = areas.cx[centre], areas.cy[centre]
+    seen: list[object] = [None] * k
+    finder: list[object] = [None] * k
+    note = [False] * k
+    if kind == "obvious":  # one place near a flat, one substance, one finder
+        days = t0 + np.concatenate(([0], np.cumsum(rng.integers(20, 100, k - 1))))
+        x, y = cx + rng.normal(0, 60, k), cy + rng.normal(0, 60, k)
+        x[0], y[0] = cx + 250, cy + 100  # the first outside the flat
+        place: list[str] = ["other_residential"] + ["churchyard_cemetery"] * (k - 1)
+        subst = ["ghb_gbl"] * k
+        finder = [f"X{number:03d}F"] * k
+        ages, male = rng.integers(20, 31, k), np.ones(k, bool)
+        note = [i == 2 for i in range(k)]
+    elif kind == "subtle":  # a year and a few km apart, alike only in victim and substance
+        days = t0 + np.sort(rng.integers(0, SERIES_SPAN_DAYS[kind], k))
+        x, y = cx + rng.normal(0, 1500, k), cy + rng.normal(0, 1500, k)
+        place = _choice(rng, {"home": 0.4, "other_residential": 0.4, "public_open_space": 0.2}, k)
+        subst = ["ghb_gbl"] * k
+        ages, male = rng.integers(20, 31, k), np.ones(k, bool)
+    else:  # one offender-side person last seen with each victim
+        days = t0 + np.sort(rng.integers(0, SERIES_SPAN_DAYS[kind], k))
+        x, y = areas.place(rng, rng.choice(areas.weight.size, size=k, p=areas.weight))
+        place = _choice(rng, PLACE_BY_CAUSE[5], k)
+        subst = _choice(rng, SUBSTANCE_BY_CAUSE[5], k)
+        seen = [_offender(events, rng)] * k
+        ages, male = rng.integers(18, 41, k), rng.random(k) < 0.5
+    side = areas.side * np.sqrt(areas.cx.size)
+    return {
+        "day": list(days),
+        "x": list(np.clip(x, ORIGIN[0] + 1, ORIGIN[0] + side - 1)),
+        "y": list(np.clip(y, ORIGIN[1] + 1, ORIGIN[1] + side - 1)),
+        "age": list(ages),
+        "male": list(male),
+        "place": list(place),
+        "subst": list(subst),
+        "finder": finder,
+        "seen": seen,
+        "stranger": [p in PUBLIC for p in place],
+        "note": list(note),
+        "sid": [f"S{number:02d}"] * k,
+        "kind": [kind] * k,
+    }
+
+
+def _series(
+    cfg: DeathWorld, areas: _Areas, start: int, end: int, events: pd.DataFrame, rng: np.random.Generator
+) -> _Draw:
+    """Every planted series. Each starts in its own stretch of the extract (kinds in a random
+    order), so every stretch, the last months included, has one; deaths after ``end`` are cut."""
+    plan = [("obvious", cfg.obvious_series), ("subtle", cfg.subtle_series), ("person", cfg.person_series)]
+    kinds = [kind for kind, count in plan for _ in range(count)]
+    stretch = max((end - start - 30) / max(len(kinds), 1), 1.0)
+    rows: dict[str, list[object]] = {}
+    for number, slot in enumerate(rng.permutation(len(kinds)), start=1):
+        t0 = int(start + 30 + stretch * (number - 1) + rng.integers(0, max(int(stretch), 1)))
+        planted = _plant(kinds[slot], number, t0, cfg, areas, events, rng)
+        keep = np.asarray(planted["day"], dtype=np.int64) <= end
+        for key, values in planted.items():
+            rows.setdefault(key, []).extend(v for v, kept in zip(values, keep, strict=True) if kept)
+    n = len(rows.get("day", []))
+    x = np.array(rows.get("x", []), dtype=np.float64)
+    y = np.array(rows.get("y", []), dtype=np.float64)
+    flags = {
+        "found_by_stranger": np.array(rows.get("stranger", []), dtype=bool),
+        "note_found": np.array(rows.get("note", []), dtype=bool),
+        "signs_of_struggle": np.zeros(n, bool),
+        "moved_after_death": np.zeros(n, bool),
+    }
+    return _Draw(
+        np.array(rows.get("day", []), dtype=np.int64),
+        np.full(n, 5),
+        x,
+        y,
+        areas.of(x, y),
+        np.array(rows.get("age", []), dtype=np.float64),
+        np.array(rows.get("male", []), dtype=bool),
+        [str(v) for v in rows.get("place", [])],
+        [str(v) for v in rows.get("subst", [])],
+        ["unexpected_not_suspicious"] * n,
+        flags,
+        [None if v is None else str(v) for v in rows.get("finder", [])],
+        [None if v is None else str(v) for v in rows.get("seen", [])],
+        [str(v) for v in rows.get("sid", [])],
+        [str(v) for v in rows.get("kind", [])],
+    )
+
+
+def _joined(a: _Draw, b: _Draw) -> _Draw:
+    """The reports of ``a`` then those of ``b``."""
+    return _reordered(a, b, None)
+
+
+def _reordered(a: _Draw, b: _Draw | None, order: np.ndarray | None) -> _Draw:
+    """``a`` (then ``b``) as one draw, its reports in ``order`` (as they are when None)."""
+    parts = [a] if b is None else [a, b]
+
+    def arr(name: str) -> np.ndarray:
+        v = np.concatenate([getattr(p, name) for p in parts])
+        return v if order is None else v[order]
+
+    def lst(name: str) -> list[Any]:
+        v = [x for p in parts for x in getattr(p, name)]
+        return v if order is None else [v[i] for i in order]
+
+    flags = {k: np.concatenate([p.flags[k] for p in parts]) for k in a.flags}
+    return _Draw(
+        day=arr("day"),
+        cause=arr("cause"),
+        x=arr("x"),
+        y=arr("y"),
+        area=arr("area"),
+        age=arr("age"),
+        male=arr("male"),
+        place=lst("place"),
+        substances=lst("substances"),
+        category=lst("category"),
+        flags=flags if order is None else {k: v[order] for k, v in flags.items()},
+        finder=lst("finder"),
+        last_seen=lst("last_seen"),
+        series=lst("series"),
+        kind=lst("kind"),
+    )
+
+
+def _dates(days: np.ndarray) -> np.ndarray:
+    return (days.astype(np.int64) * NS_PER_DAY).view("M8[ns]")
+
+
+def _people(d: _Draw, person_ids: pd.Series, rng: np.random.Generator) -> dict[str, list[str | None]]:
+    """finder, reporter, last seen with and household ids; a few are persons of the records."""
+    n = d.day.size
+    known = rng.random((3, n)) < 0.03  # finder, last seen with or household member who has records
+    pick = person_ids.to_numpy(dtype=object)[rng.integers(0, len(person_ids), (3, n))]
+    home = np.isin(np.array(d.place, dtype=object), ("home", "other_residential"))
+    finder: list[str | None] = []
+    reporter: list[str | None] = []
+    seen: list[str | None] = []
+    household: list[str | None] = []
+    given = rng.random((3, n))
+    for i in range(n):
+        h = (pick[2, i] if known[2, i] else f"H{i:06d}A") if home[i] else None
+        f = d.finder[i]
+        if f is None and given[0, i] < 0.85:
+            f = (
+                pick[0, i]
+                if known[0, i]
+                else (f"N{i:06d}" if d.flags["found_by_stranger"][i] else h or f"R{i:06d}")
+            )
+        finder.append(f)
+        reporter.append(f if f is not None and given[1, i] < 0.7 else f"R{i:06d}")
+        s = d.last_seen[i]
+        if s is None and given[2, i] < 0.25:
+            s = pick[1, i] if known[1, i] else f"W{i:06d}"
+        seen.append(s)
+        household.append(None if h is None else (h if given[2, i] < 0.5 else f"{h};H{i:06d}B"))
+    return {
+        "finder_id": finder,
+        "reporter_id": reporter,
+        "last_seen_with_id": seen,
+        "household_ids": household,
+    }
+
+
+def _addresses(d: _Draw, rng: np.random.Generator) -> list[str | None]:
+    out: list[str | None] = []
+    shared = {kind: rng.integers(0, count, d.day.size) for kind, count in INSTITUTIONS.items()}
+    for i, place in enumerate(d.place):
+        if place in INSTITUTIONS:
+            out.append(f"{place.upper()[:2]}{int(shared[place][i]):03d}")
+        elif place in ("home", "other_residential"):
+            out.append(f"A{i:07d}")
+        else:
+            out.append(None)
+    return out
+
+
+def _classified(d: _Draw, end: int, rng: np.random.Generator) -> tuple[list[str], np.ndarray]:
+    """The category as of the extract, and when it was decided (-1 while not yet classified)."""
+    mean = np.array([DAYS_TO_CLASSIFY[c] for c in d.category])
+    when = d.day + np.round(rng.exponential(mean)).astype(np.int64)
+    open_ = when > end
+    category = ["not_yet_classified" if o else c for c, o in zip(d.category, open_, strict=True)]
+    return category, np.where(open_, -1, when)
+
+
+def _missing(values: list[str], share: float, rng: np.random.Generator) -> list[str | None]:
+    gone = rng.random(len(values)) < share
+    return [None if g else v for v, g in zip(values, gone, strict=True)]
+
+
+def make_deaths(
+    cfg: DeathWorld,
+    start: int,
+    end: int,
+    person_ids: pd.Series,
+    events: pd.DataFrame,
+    bad_row_share: float,
+    rng: np.random.Generator,
+) -> DeathFrames:
+    """Death reports of the force area from day ``start`` to ``end`` (inclusive), series planted.
+
+    Parameters
+    ----------
+    cfg
+        The death world's settings.
+    start, end
+        First and last day of the extract (days since 1970-01-01).
+    person_ids, events
+        The records' persons and events: some finders and household members are persons, and a
+        ``person`` series' offender is a person named as suspect in many crimes.
+    bad_row_share
+        Share of rows broken on purpose (at least two rows when positive).
+    rng
+        The generator's random source for the deaths.
+    """
+    areas = _Areas(cfg, rng)
+    d = _joined(_background(cfg, areas, start, end, rng), _series(cfg, areas, start, end, events, rng))
+    order = np.lexsort((rng.random(d.day.size), d.day))
+    d = _reordered(d, None, order)
+    n = d.day.size
+    ids = [f"D{i + 1:06d}" for i in range(n)]
+    delay = np.where(
+        rng.random(n) < 0.8, 0, np.where(rng.random(n) < 0.75, rng.integers(1, 8, n), rng.integers(8, 61, n))
+    )
+    found = d.day - (rng.random(n) < 0.1)
+    category, classified = _classified(d, end, rng)
+    recorded = np.minimum(d.day + delay, end)
+    people = _people(d, person_ids, rng)
+    miss = cfg.missing_share
+    deaths = pd.DataFrame(
+        {
+            "death_id": pd.Series(ids, dtype="str"),
+            "reported_date": _dates(d.day),
+            "found_date": _dates(found),
+            "recorded_date": _dates(recorded),
+            "easting": np.round(d.x),
+            "northing": np.round(d.y),
+            "area_code": pd.Series(areas.codes[d.area], dtype="str"),
+            "place_type": pd.Series(d.place, dtype="str"),
+            "category": pd.Series(category, dtype="str"),
+            "classified_date": pd.Series(_dates(np.maximum(classified, 0))).where(classified >= 0),
+            "age": np.where(rng.random(n) < miss, np.nan, d.age),
+            "sex": pd.Series(_missing(["male" if m else "female" for m in d.male], miss, rng), dtype="str"),
+            "substances": pd.Series(_missing(d.substances, miss, rng), dtype="str"),
+            "cause_group": pd.Series([CAUSES[c] for c in d.cause], dtype="str"),
+            **{k: v for k, v in d.flags.items()},
+            **{k: pd.Series(v, dtype="str") for k, v in people.items()},
+            "address_id": pd.Series(_addresses(d, rng), dtype="str"),
+            "source_ref": pd.Series([f"DR/{i + 1:06d}" for i in range(n)], dtype="str"),
+        }
+    )
+    deaths, bad = _break(deaths, bad_row_share, rng)
+    protected = pd.DataFrame(
+        {
+            "death_id": deaths["death_id"],
+            "ethnicity": pd.Series(
+                _choice(rng, ETHNICITIES | {"not recorded": 0.05}, len(deaths)), dtype="str"
+            ),
+            "sexual_orientation": pd.Series(_choice(rng, ORIENTATIONS, len(deaths)), dtype="str"),
+        }
+    )
+    truth = pd.DataFrame(
+        {
+            "death_id": pd.Series(ids, dtype="str"),
+            "series_id": pd.Series(d.series, dtype="str"),
+            "kind": pd.Series(d.kind, dtype="str"),
+        }
+    ).dropna(subset=["series_id"])
+    return DeathFrames(
+        deaths, protected, _expected(cfg, areas, start, end, rng), truth.reset_index(drop=True), bad
+    )
+
+
+def _break(deaths: pd.DataFrame, share: float, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Break a few rows on purpose: an unknown category, and recorded before reported."""
+    if share <= 0 or len(deaths) < 10:
+        return deaths, pd.DataFrame(
+            {"death_id": pd.Series([], dtype="str"), "defect": pd.Series([], dtype="str")}
+        )
+    count = max(2, round(share * len(deaths)))
+    rows = np.sort(rng.choice(len(deaths), size=count, replace=False))
+    out = deaths.copy()
+    unknown = rows[::2]
+    early = rows[1::2]
+    out["category"] = out["category"].astype(object)
+    out.loc[unknown, "category"] = "suspicious?"
+    out["category"] = out["category"].astype("str")
+    out.loc[early, "recorded_date"] = out.loc[early, "reported_date"] - pd.Timedelta(days=3)
+    defect = np.where(np.isin(rows, unknown), "unknown_category", "recorded_before_reported")
+    return out, pd.DataFrame(
+        {
+            "death_id": out["death_id"].iloc[rows].reset_index(drop=True),
+            "defect": pd.Series(defect, dtype="str"),
+        }
+    )
+
+
+def _expected(cfg: DeathWorld, areas: _Areas, start: int, end: int, rng: np.random.Generator) -> pd.DataFrame:
+    """Context from other organisations: death reports expected per area and month (with noise)."""
+    first = np.datetime64(int(start), "D").astype("datetime64[M]")
+    last = np.datetime64(int(end), "D").astype("datetime64[M]")
+    months = np.arange(first, last + 1)
+    mid = (months.astype("datetime64[D]") + 14).astype(np.int64)
+    per_month = cfg.residents * cfg.report_rate / 12 * _season(mid, cfg.winter_excess)
+    mix = (1 - cfg.drug_share) * areas.weight + cfg.drug_share * areas.drug_weight
+    expected = np.outer(per_month, mix) * rng.lognormal(0.0, 0.1, (months.size, mix.size))
+    return pd.DataFrame(
+        {
+            "area_code": pd.Series(np.tile(areas.codes, months.size), dtype="str"),
+            "month": np.repeat(months.astype("datetime64[D]").astype("datetime64[ns]"), mix.size),
+            "expected": np.round(expected.ravel(), 3),
+            "source": pd.Series(["synthetic ONS-style estimate"] * expected.size, dtype="str"),
+        }
+    )

@@ -1,0 +1,1 @@
+"""Death investigations: the pattern of death reports, space-time clustering, linked pairs and series."""
