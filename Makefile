@@ -35,6 +35,7 @@ demo: world
 	$(BIN)/harmrank run --as-of $(AS_OF) --data $(WORLD) --config configs/default.yaml; \
 	  code=$$?; [ $$code -eq 0 ] || [ $$code -eq 3 ] || [ $$code -eq 4 ] || exit $$code
 	$(BIN)/python bench/synthetic_check.py --run runs/$(AS_OF) --world $(WORLD)
+	$(BIN)/harmrank deaths --as-of $(AS_OF) --data $(WORLD) --config configs/default.yaml
 	$(BIN)/harmrank users demo --config configs/default.yaml
 
 # Headless Chromium for the page checks (Debian packages; needs root or sudo, once per machine).

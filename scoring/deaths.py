@@ -127,7 +127,7 @@ def _people(
     rows = deaths[deaths["death_id"].isin(series["death_id"])].merge(series, on="death_id")
     parts = []
     for role in roles:
-        ids = rows[role].astype("str").str.split(r"[;|]", regex=True)
+        ids = rows[role].dropna().astype("str").str.split(r"[;|]", regex=True)
         named = rows.assign(person_id=ids).explode("person_id")
         named = named[named["person_id"].notna() & (named["person_id"] != "")]
         parts.append(

@@ -35,6 +35,8 @@ ALERT_COLUMNS: tuple[str, ...] = (
     "distance_m",
     "days_apart",
     "substance",
+    "place",
+    "flags",
     *(f"lr_{c}" for c in COMPONENTS),
 )
 """Columns of an alert table, in order (``month`` is the first day of the alert's month)."""
@@ -70,6 +72,8 @@ class MonthAlerts:
         Lowest log10 likelihood ratio alerted by score (NaN if none was).
     model : LinkModel
         The link model the month was scored with.
+    frequent : pandas.DataFrame
+        person_id, reports: ids named in more than ``linkage.max_named`` reports, not alerted on.
     """
 
     month: pd.Timestamp
@@ -80,6 +84,7 @@ class MonthAlerts:
     alerts: pd.DataFrame
     line: float
     model: LinkModel
+    frequent: pd.DataFrame
 
 
 def _links(frame: pd.DataFrame, links: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray] | None:
@@ -123,7 +128,7 @@ def month_alerts(
     model = fit(r, link, seed, _links(frame, links))
     a, b = pairs_with(r, new, link.window_days)
     scored = score(model, r, a, b)
-    people = shared_people(r, new, link.window_days)
+    people, frequent = shared_people(r, new, link.window_days, link.max_named)
     by_person = people.groupby(["a", "b"], sort=True).agg(
         person_id=("person_id", lambda s: "; ".join(s)), roles=("roles", lambda s: "; ".join(s))
     )
@@ -147,8 +152,9 @@ def month_alerts(
         roles=alerts["roles"].astype("str"),
     )
     line = float(chosen["log10_lr"].min()) if len(chosen) else float("nan")
+    columns = list(ALERT_COLUMNS)
     return MonthAlerts(
-        start, end, len(frame), int(new.sum()), len(scored), alerts[list(ALERT_COLUMNS)], line, model
+        start, end, len(frame), int(new.sum()), len(scored), alerts[columns], line, model, frequent
     )
 
 

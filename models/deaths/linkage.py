@@ -283,8 +283,9 @@ def score(model: LinkModel, r: Reports, a: np.ndarray, b: np.ndarray) -> pd.Data
     -------
     pandas.DataFrame
         One row per pair: ``a``, ``b`` (positions), ``distance_m``, ``days_apart``, one
-        ``lr_<component>`` column per :data:`COMPONENTS` (log10), ``log10_lr`` (their sum) and
-        ``substance`` (the rarest substance both reports name, or empty).
+        ``lr_<component>`` column per :data:`COMPONENTS` (log10), ``log10_lr`` (their sum),
+        ``substance`` (the rarest substance both reports name), ``place`` (the place type both
+        share) and ``flags`` (the circumstance flags both show, ``;``-joined), each empty when none.
     """
     m = _measures(r, a, b)
     out = pd.DataFrame(
@@ -297,6 +298,10 @@ def score(model: LinkModel, r: Reports, a: np.ndarray, b: np.ndarray) -> pd.Data
             known, lr[np.clip(_band(np.nan_to_num(m[name]), spec), 0, lr.size - 1)], 0.0
         )
     out["lr_place"] = _coded(r.place[a], r.place[b], model.shares["place"], model.theta["place"])
+    same_place = (r.place[a] >= 0) & (r.place[a] == r.place[b])
+    out["place"] = pd.Series(
+        np.where(same_place, r.frame["place_type"].to_numpy(dtype=object)[a], ""), dtype="str"
+    )
     out["lr_sex"] = _coded(r.sex[a], r.sex[b], model.shares["sex"], model.theta["sex"])
     address = _coded(r.address[a], r.address[b], model.shares["address"], model.theta["address"])
     out["lr_address"] = np.clip(address, 0.0, None)  # a different address is no evidence against
@@ -311,46 +316,71 @@ def score(model: LinkModel, r: Reports, a: np.ndarray, b: np.ndarray) -> pd.Data
     out["lr_substance"] = _agree(known & (shared > 0), known & (shared == 0), p, model.theta["substance"])
     out["substance"] = pd.Series(np.append(np.array(SUBSTANCES, dtype=object), "")[rarest], dtype="str")
     flags = np.zeros(a.size)
+    shared_flags = np.full(a.size, "", dtype=object)
     for k in range(len(FLAGS)):
         both = r.flags[a, k] & r.flags[b, k]
+        shared_flags = np.where(
+            both, shared_flags + np.where(shared_flags == "", "", ";") + FLAGS[k], shared_flags
+        )
         flags += _agree(
             both, np.zeros(a.size, bool), np.full(a.size, model.shares["flags"][k]), model.theta["flag"]
         )
     out["lr_flags"] = flags
+    out["flags"] = pd.Series(shared_flags, dtype="str")
     out["log10_lr"] = out[[f"lr_{c}" for c in COMPONENTS]].sum(axis=1)
     return out
 
 
-def shared_people(r: Reports, a_new: np.ndarray, window_days: int) -> pd.DataFrame:
+def _roles(values: pd.Series) -> str:
+    """A person's roles in one report, in the contract's order: ``"finder and reporter"``."""
+    order = [role.removesuffix("_id").removesuffix("_ids").replace("_", " ") for role in LINKED_PERSONS]
+    return " and ".join(r for r in order if r in set(values))
+
+
+def shared_people(
+    r: Reports, a_new: np.ndarray, window_days: int, max_named: int = 10
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Pairs of reports that name the same person (any role), found at most ``window_days`` apart.
+
+    A person id named in more than ``max_named`` reports (a professional who finds many people, or
+    a placeholder such as ``UNKNOWN``) would pair every one of them: it is set aside and returned
+    instead, for the report to name.
 
     Returns
     -------
-    pandas.DataFrame
-        a, b (positions, ``a < b``), person_id, roles (e.g. ``"finder / last seen with"``), one
-        row per pair and person, at least one of the pair in ``a_new``.
+    pairs : pandas.DataFrame
+        a, b (positions, ``a < b``), person_id, roles (the person's roles in each report, e.g.
+        ``"finder and reporter / last seen with"``), one row per pair and person, at least one of
+        the pair in ``a_new``.
+    frequent : pandas.DataFrame
+        person_id, reports: the ids set aside, most named first.
     """
     parts = []
     for role in LINKED_PERSONS:
-        ids = r.frame[role].astype("str").str.split(r"[;|]", regex=True).explode().str.strip()
-        ids = ids[ids.notna() & (ids != "")]
+        given = r.frame[role].dropna().astype("str")  # a column may hold no id at all
+        ids = given.str.split(r"[;|]", regex=True).explode().astype("str").str.strip()
+        ids = ids[ids != ""]
         parts.append(
             pd.DataFrame({"pos": ids.index.to_numpy(np.int64), "person_id": ids.to_numpy(), "role": role})
         )
     people = pd.concat(parts, ignore_index=True).drop_duplicates(["pos", "person_id", "role"])
+    named = people.groupby("person_id")["pos"].nunique()
+    frequent = named[named > max_named].sort_values(ascending=False, kind="stable")
+    people = people[~people["person_id"].isin(frequent.index)]
     joined = people.merge(people, on="person_id", suffixes=("_a", "_b"))
     joined = joined[joined["pos_a"] < joined["pos_b"]]
     days = np.abs(r.day[joined["pos_a"].to_numpy()] - r.day[joined["pos_b"].to_numpy()])
     fresh = a_new[joined["pos_a"].to_numpy()] | a_new[joined["pos_b"].to_numpy()]
     joined = joined[(days <= window_days) & fresh]
     names = {role: role.removesuffix("_id").removesuffix("_ids").replace("_", " ") for role in LINKED_PERSONS}
-    joined = joined.assign(
-        roles=joined["role_a"].map(names).astype("str") + " / " + joined["role_b"].map(names).astype("str")
-    )
+    joined = joined.assign(role_a=joined["role_a"].map(names), role_b=joined["role_b"].map(names))
     out = (
-        joined.groupby(["pos_a", "pos_b", "person_id"], sort=True)["roles"]
-        .agg(lambda s: "; ".join(sorted(set(s))))
+        joined.groupby(["pos_a", "pos_b", "person_id"], sort=True)
+        .agg(role_a=("role_a", _roles), role_b=("role_b", _roles))
         .reset_index()
         .rename(columns={"pos_a": "a", "pos_b": "b"})
     )
-    return out.astype({"a": np.int64, "b": np.int64, "person_id": "str", "roles": "str"})
+    out["roles"] = out["role_a"] + " / " + out["role_b"]
+    out = out.drop(columns=["role_a", "role_b"])
+    pairs = out.astype({"a": np.int64, "b": np.int64, "person_id": "str", "roles": "str"})
+    return pairs, frequent.rename("reports").rename_axis("person_id").reset_index()

@@ -97,8 +97,10 @@ def control_charts(
         ref = history.get_indexer(_reference(history[history < month], month, reference_years))
         block = values[ref]
         mu = block.mean(axis=0) if ref.size else np.full(values.shape[1], np.nan)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            phi = np.where((ref.size >= 3) & (mu > 0), np.maximum(1.0, block.var(axis=0, ddof=1) / mu), 1.0)
+        phi = np.ones(values.shape[1])
+        if ref.size >= 3:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                phi = np.where(mu > 0, np.maximum(1.0, block.var(axis=0, ddof=1) / mu), 1.0)
         if ctx is not None and ref.size:
             base, now = ctx[ref].mean(axis=0), ctx[history.get_loc(month)]
             scale = np.isfinite(base) & np.isfinite(now) & (base > 0) & np.isfinite(ctx[ref]).all(axis=0)

@@ -61,6 +61,11 @@ class LinkageSettings(_Frozen):
     )
     min_log10_lr: float = Field(3.0, ge=0, description="No alert below this log10 likelihood ratio.")
     series_months: int = Field(12, ge=1, le=60, description="Months of alerts that form this month's series.")
+    max_named: int = Field(
+        10,
+        ge=2,
+        description="A person id in more reports than this (a professional, a placeholder) raises no alert.",
+    )
     labelled_weight: float = Field(
         20.0, ge=0, description="Weight of the declared priors, in labelled pairs, when links are given."
     )

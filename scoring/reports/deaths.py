@@ -50,6 +50,8 @@ def distance(metres: float) -> str:
 def factor(log10_lr: float) -> str:
     """A likelihood ratio to two significant figures: ``x3,500`` or ``x0.50``."""
     value = 10.0**log10_lr
+    if value >= 1e6:
+        return "over ×1,000,000"
     if value >= 10:
         digits = math.floor(math.log10(value)) - 1
         return f"×{round(value, -digits):,.0f}"
@@ -71,6 +73,10 @@ def link_text(row: pd.Series) -> str:
             what = f"found {int(row['days_apart'])} days apart"
         elif name == "substance":
             what = f"both {words(row['substance'])}"
+        elif name == "place" and str(row.get("place", "")) not in ("", "nan"):
+            what = f"both {words(row['place'])}"
+        elif name == "flags" and str(row.get("flags", "")) not in ("", "nan"):
+            what = "both " + " and ".join(words(f) for f in str(row["flags"]).split(";"))
         else:
             what = f"same {COMPONENT_WORDS[name]}"
         parts.append(f"{what} {factor(value)}")

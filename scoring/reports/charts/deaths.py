@@ -37,6 +37,19 @@ def _numbered(x: float, y: float, number: int) -> list[str]:
     ]
 
 
+def _free_spot(
+    x: float, y: float, placed: list[tuple[float, float]], gap: float = 20.0
+) -> tuple[float, float]:
+    """(x, y), or the first spot on rings around it that keeps ``gap`` from every placed marker."""
+    for ring in range(0, 6):
+        for step in range(max(1, 6 * ring)):
+            angle = 2 * math.pi * step / max(1, 6 * ring) - math.pi / 2
+            spot = (x + ring * 24 * math.cos(angle), y + ring * 24 * math.sin(angle))
+            if all(math.hypot(spot[0] - a, spot[1] - b) >= gap for a, b in placed):
+                return spot
+    return x, y
+
+
 def _nice_length(span_m: float) -> float:
     target = span_m / 4
     power = 10 ** math.floor(math.log10(max(target, 1.0)))
@@ -85,9 +98,17 @@ def series_map(
             f'<line x1="{num(x1)}" y1="{num(y1)}" x2="{num(x2)}" y2="{num(y2)}" stroke="{colour(1)}" '
             'stroke-width="1.5" stroke-dasharray="4,3"/>'
         )
+    placed: list[tuple[float, float]] = []
     for p in points:
         px, py = where[p.number]
-        body += _numbered(px, py, p.number)
+        mx, my = _free_spot(px, py, placed)
+        if (mx, my) != (px, py):  # moved off a marker it would hide: a leader to where it was found
+            body.append(f'<circle cx="{num(px)}" cy="{num(py)}" r="2.5" fill="#333333"/>')
+            body.append(
+                f'<line x1="{num(px)}" y1="{num(py)}" x2="{num(mx)}" y2="{num(my)}" stroke="#333333"/>'
+            )
+        placed.append((mx, my))
+        body += _numbered(mx, my, p.number)
     bar = _nice_length(span)
     y_bar = top + box_h + 20
     body += [
@@ -113,18 +134,22 @@ def series_timeline(points: Sequence[Point], *, title: str, width: float = 760) 
     """The series' deaths on a time axis, numbered as on the map, with each date."""
     first, last = min(p.found for p in points), max(p.found for p in points)
     days = max((last - first).days, 1)
-    left, right, axis_y = 40.0, width - 40.0, 70.0
+    left, right, axis_y = 40.0, width - 40.0, 90.0
     scale = (right - left) / days
     body = [f'<line x1="{num(left)}" y1="{num(axis_y)}" x2="{num(right)}" y2="{num(axis_y)}" {AXIS}/>']
     placed: list[float] = []
     for p in sorted(points, key=lambda q: (q.found, q.number)):
         x = left + (p.found - first).days * scale
-        row = sum(1 for other in placed if abs(other - x) < 70)
+        row = sum(1 for other in placed if abs(other - x) < 70)  # labels that would touch: a line lower
+        stack = sum(1 for other in placed if abs(other - x) < 20)  # markers that would hide: one higher
         placed.append(x)
-        body += _numbered(x, axis_y, p.number)
+        if stack:
+            top = axis_y - 22 * stack
+            body.append(f'<line x1="{num(x)}" y1="{num(axis_y)}" x2="{num(x)}" y2="{num(top)}" {AXIS}/>')
+        body += _numbered(x, axis_y - 22 * stack, p.number)
         body.append(text(x, axis_y + 26 + 14 * row, p.found.isoformat(), size=11))
     body.append(
         text(right, axis_y - 16, f"{(last - first).days} days from first to last", anchor="end", size=11)
     )
     body.append(title_text(left, title))
-    return svg(width, 140, title, body)
+    return svg(width, 160, title, body)

@@ -1,0 +1,209 @@
+"""The death investigations job end to end: `harmrank synth` writes death reports with planted
+series, `harmrank deaths` writes the report, its series pages and its tables; the figures on the
+page equal the tables; a planted obvious series is found; a world without planted series raises
+no more alerts than the budget; the pages open offline in Chromium."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from scoring.cli import app
+from tests.browser import Browser, browser  # noqa: F401
+
+REPO = Path(__file__).resolve().parents[2]
+AS_OF = "2026-11-01"
+runner = CliRunner()
+
+
+def _synth(out: Path, **deaths: object) -> Path:
+    config = yaml.safe_load((REPO / "configs" / "synthetic.yaml").read_text())
+    config |= {"persons": 3_000, "years": 4}
+    config["deaths"] |= deaths
+    path = out.parent / f"{out.name}-synthetic.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = runner.invoke(app, ["synth", "--config", str(path), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def _config(tmp: Path, runs: Path, **linkage: object) -> Path:
+    data = yaml.safe_load((REPO / "configs" / "default.yaml").read_text())
+    data["runs_dir"] = str(runs)
+    data["offences"] = str(REPO / "configs" / "offences.csv")
+    data["deaths"]["linkage"] |= linkage
+    data["deaths"]["knox"]["permutations"] = 199
+    data["deaths"]["scan"]["replications"] = 199
+    path = tmp / f"{runs.name}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _synth(tmp_path_factory.mktemp("deaths") / "world")
+
+
+@pytest.fixture(scope="module")
+def run(world: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("deaths-run")
+    result = runner.invoke(
+        app, ["deaths", "--as-of", AS_OF, "--data", str(world), "--config", str(_config(tmp, tmp / "runs"))]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Advisory only" in result.output and "report.html" in result.output
+    return tmp / "runs" / AS_OF / "deaths"
+
+
+def test_writes_the_report_pages_tables_and_manifest(run: Path) -> None:
+    names = {p.name for p in run.iterdir()}
+    assert {
+        "report.html",
+        "alerts.csv",
+        "series.csv",
+        "pattern.csv",
+        "knox.csv",
+        "clusters.csv",
+        "manifest.json",
+    } <= names
+    manifest = json.loads((run / "manifest.json").read_text())
+    series = pd.read_csv(run / "series.csv")
+    assert manifest["series"] == series["series"].nunique() == len(list((run / "series").glob("*.html")))
+    assert manifest["tables"]["deaths"]["quarantined"] == 2  # the rows broken on purpose (4 years)
+    assert (run / "quarantine" / "deaths.csv").is_file()
+    assert set(manifest["files"]) >= {"report.html", "alerts.csv", "quarantine/deaths.csv"}
+
+
+def test_figures_on_the_page_equal_the_tables(run: Path) -> None:
+    html = (run / "report.html").read_text(encoding="utf-8")
+    alerts = pd.read_csv(run / "alerts.csv")
+    knox = pd.read_csv(run / "knox.csv").iloc[0]
+    beyond = pd.read_csv(run / "beyond.csv")
+    summary = re.search(
+        r"(\d+) alerts? on pairs of reports this month: (\d+) name the same person, (\d+) by score", html
+    )
+    assert summary is not None
+    assert int(summary.group(1)) == len(alerts)
+    assert int(summary.group(2)) == int((alerts["reason"] == "shared person").sum())
+    assert int(summary.group(3)) == int((alerts["reason"] == "score").sum()) <= 20
+    assert f"(p = {knox['p_value']:.3f})" in html
+    assert f"{int(knox['close_both']):,} pairs of reports were within 1,000 m and 30 days" in html
+    assert re.search(rf"{len(beyond)} of \d+ control charts rose beyond", html)
+    for row in alerts.itertuples():
+        assert f"{row.death_a} &amp; {row.death_b}" in html
+
+
+def test_the_same_records_give_the_same_bytes(world: Path, run: Path, tmp_path: Path) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "deaths",
+            "--as-of",
+            AS_OF,
+            "--data",
+            str(world),
+            "--config",
+            str(_config(tmp_path, tmp_path / "again")),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    again = tmp_path / "again" / AS_OF / "deaths"
+    for name in ("report.html", "alerts.csv", "alerts_history.csv", "pattern.csv", "series.csv"):
+        assert (again / name).read_bytes() == (run / name).read_bytes(), name
+
+
+def test_a_planted_obvious_series_is_found_in_the_month_of_its_second_death(
+    world: Path, tmp_path: Path
+) -> None:
+    truth = pd.read_parquet(world / "truth" / "death_series.parquet")
+    deaths = pd.read_parquet(world / "deaths.parquet").set_index("death_id")
+    obvious = truth[truth["kind"] == "obvious"].assign(
+        recorded=lambda t: deaths.loc[t["death_id"], "recorded_date"].to_numpy()
+    )
+    for _, members in obvious.groupby("series_id"):
+        second = members["recorded"].sort_values().iloc[1]
+        as_of = (second + pd.offsets.MonthBegin(1)).normalize()
+        if as_of > pd.Timestamp(AS_OF):
+            continue
+        runs = tmp_path / f"runs-{members['series_id'].iloc[0]}"
+        result = runner.invoke(
+            app,
+            [
+                "deaths",
+                "--as-of",
+                as_of.date().isoformat(),
+                "--data",
+                str(world),
+                "--config",
+                str(_config(tmp_path, runs)),
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        alerts = pd.read_csv(runs / as_of.date().isoformat() / "deaths" / "alerts.csv")
+        ids = set(members["death_id"])
+        hit = alerts[alerts["death_a"].isin(ids) & alerts["death_b"].isin(ids)]
+        assert len(hit) >= 1, (
+            f"series {members['series_id'].iloc[0]} not alerted in the month of its second death"
+        )
+        assert (hit["reason"] == "shared person").any()  # the finder they share
+        return
+    pytest.fail("no obvious series had its second death inside the world")
+
+
+def test_a_world_without_series_raises_no_more_alerts_than_the_budget(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    tmp = tmp_path_factory.mktemp("calm")
+    world = _synth(tmp / "world", obvious_series=0, subtle_series=0, person_series=0)
+    assert pd.read_parquet(world / "truth" / "death_series.parquet").empty
+    result = runner.invoke(
+        app,
+        [
+            "deaths",
+            "--as-of",
+            AS_OF,
+            "--data",
+            str(world),
+            "--config",
+            str(_config(tmp, tmp / "runs", budget=5)),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    history = pd.read_csv(tmp / "runs" / AS_OF / "deaths" / "alerts_history.csv")
+    per_month = history.groupby("month")["reason"].value_counts().unstack(fill_value=0)
+    assert (per_month.get("score", 0) <= 5).all()
+    assert (per_month.sum(axis=1) <= 5).all()  # no shared person between unrelated deaths here
+
+
+def test_the_pages_open_offline_and_a_series_page_has_its_map(run: Path, browser: Browser) -> None:  # noqa: F811
+    from selenium.webdriver.common.by import By
+
+    page = browser.open(run / "report.html")
+    assert page.errors == []
+    assert "Advisory only" in page.text and "Candidate series" in page.text
+    for heading in (
+        "The pattern of death reports",
+        "Space-time clustering",
+        "Equality: how deaths were categorised",
+    ):
+        assert heading in page.text
+    links = page.driver.find_elements(By.CSS_SELECTOR, "#series a")  # type: ignore[attr-defined]
+    assert links, "no candidate series to open"
+    links[0].click()
+    driver = page.driver
+    assert "Candidate series" in driver.title  # type: ignore[attr-defined]
+    svgs = driver.find_elements(By.CSS_SELECTOR, "svg.chart title")  # type: ignore[attr-defined]
+    titles = [s.get_attribute("textContent") for s in svgs]
+    assert any("where each death was found" in t for t in titles) and any(
+        "when each death" in t for t in titles
+    )
+    body = driver.find_element(By.TAG_NAME, "body").text  # type: ignore[attr-defined]
+    assert "Back to the report" in body and "What links them" in body
+    html = (run / "report.html").read_text(encoding="utf-8")
+    assert "http://" not in html and "https://" not in html
