@@ -35,6 +35,7 @@ from models.deaths.scan import Scan, scan
 from models.deaths.settings import DeathSettings
 from scoring.config import RunConfig
 from scoring.evidence import history
+from scoring.io import DEATHS_DIR
 from scoring.progress import QuietReporter, Reporter
 from scoring.records import Location, load_death_records, load_records
 
@@ -249,4 +250,4 @@ def studied_frame(result: DeathsResult) -> pd.DataFrame:
 
 def output_dir(cfg: RunConfig, as_of: date) -> Path:
     """Where the month's deaths report goes: runs/<DATE>/deaths/."""
-    return cfg.runs_dir / as_of.isoformat() / "deaths"
+    return cfg.runs_dir / as_of.isoformat() / DEATHS_DIR

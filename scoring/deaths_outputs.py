@@ -14,6 +14,7 @@ beyond.csv               the groups beyond their limit this month
 knox.csv                 the Knox test
 clusters.csv             the space-time scan's clusters
 equality_decisions.csv   category decisions by victim group (suppressed groups without figures)
+review_items.csv         what needs a review: each alert (D000149+D000325) and series (C01)
 quarantine/<table>.csv   rows of the death tables that broke the contract, with the reason
 manifest.json            what was read, the settings, and a checksum of every file
 =======================  ======================================================================
@@ -32,6 +33,7 @@ from scoring.deaths import DeathsResult, output_dir, studied_frame
 from scoring.io import atomic_directory, sha256, write_csv, write_json, write_table, write_text
 from scoring.records import write_quarantine
 from scoring.reports.deaths import render_deaths_report, render_series_page
+from scoring.review_log import display
 
 FILES: tuple[str, ...] = (
     "report.html",
@@ -79,13 +81,35 @@ def _series_table(result: DeathsResult) -> pd.DataFrame:
     return studied_frame(result)[columns]
 
 
+def review_items(result: DeathsResult) -> pd.DataFrame:
+    """Each alert of the month, then each candidate series: rank, item (the id a review names),
+    kind, and what it is in a few words."""
+    alerts = result.alerts
+    rows = [
+        {
+            "item": f"{a}+{b}",
+            "kind": "alert",
+            "what": f"{reason} alert: {a} and {b}",
+        }
+        for a, b, reason in zip(alerts["death_a"], alerts["death_b"], alerts["reason"], strict=True)
+    ]
+    sizes = result.series.groupby("series").size()
+    rows += [
+        {"item": name, "kind": "series", "what": f"candidate series of {n} reports"}
+        for name, n in sizes.items()
+    ]
+    frame = pd.DataFrame(rows, columns=["item", "kind", "what"])
+    frame.insert(0, "rank", range(1, len(frame) + 1))
+    return frame
+
+
 def write_deaths(result: DeathsResult, cfg: RunConfig, data: str) -> Path:
     """Write the month's deaths report and its tables; returns the directory (runs/<DATE>/deaths/)."""
     target = output_dir(cfg, result.as_of)
     alerts_history = pd.concat([m.alerts for m in result.months], ignore_index=True)
     studied = result.studied
     context_points = np.column_stack([studied["x"].to_numpy(), studied["y"].to_numpy()])
-    settings = {"settings": cfg.deaths}
+    settings = {"settings": cfg.deaths, "review_log": display(cfg.scoring.review_log)}
     with atomic_directory(target) as out:
         write_text(render_deaths_report(result, settings), out / "report.html")
         for name in sorted(result.series["series"].unique()):
@@ -104,12 +128,16 @@ def write_deaths(result: DeathsResult, cfg: RunConfig, data: str) -> Path:
         write_csv(_rounded(result.scan.clusters), out / "clusters.csv")
         equality = result.equality if result.equality is not None else pd.DataFrame()
         write_csv(_rounded(equality), out / "equality_decisions.csv")
+        write_csv(review_items(result), out / "review_items.csv")
         quarantined = write_quarantine(result.validation, out)
         files = sorted(p for p in out.rglob("*") if p.is_file())
         write_json(
             {
+                "run": f"{result.as_of.isoformat()}/deaths",
+                "kind": "deaths",
                 "as_of": result.as_of.isoformat(),
                 "month": result.month.strftime("%Y-%m"),
+                "review_log": str(cfg.scoring.review_log),
                 "data": data,
                 "reports_known": result.reports_known,
                 "studied": len(result.studied),

@@ -27,6 +27,10 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", 
 and carriage return, and their full-width forms, which some spreadsheets also accept)."""
 
 
+DEATHS_DIR = "deaths"
+"""The deaths report's folder inside a run directory (`harmrank deaths`); a list run keeps it."""
+
+
 def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with every text cell that a spreadsheet would run as a formula made inert.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import shutil
 import sys
 from datetime import UTC, datetime
 from importlib import metadata
@@ -15,7 +16,7 @@ from scoring.config import RunConfig
 from scoring.equality import police_activity_by_group, write_equality
 from scoring.excel import write_list_workbook
 from scoring.governance import governance_facts, write_governance
-from scoring.io import atomic_directory, sha256, write_csv, write_json, write_table
+from scoring.io import DEATHS_DIR, atomic_directory, sha256, write_csv, write_json, write_table
 from scoring.listing import Listing, build_listing
 from scoring.pipeline import RunResult
 from scoring.progress import QuietReporter, Reporter
@@ -249,6 +250,8 @@ def write_run(
             )
         head = listing.log_check.head_record()
         write_json(manifest(result, config, data_dir, head), staging / "manifest.json")
+        if (target / DEATHS_DIR).is_dir():  # the month's deaths report is its own job's: kept as it is
+            shutil.copytree(target / DEATHS_DIR, staging / DEATHS_DIR)
     return target, listing
 
 

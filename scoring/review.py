@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from scoring.review_log import FIELDS as FIELD_ORDER
@@ -47,19 +48,29 @@ class Decision(StrEnum):
 DECISIONS = tuple(d.value for d in Decision)
 
 
+DEATHS_ITEMS = "review_items.csv"
+"""The alerts and candidate series of a deaths report that need a review (runs/<DATE>/deaths/)."""
+
+
+def _is_deaths(run_dir: Path) -> bool:
+    return (Path(run_dir) / DEATHS_ITEMS).is_file()
+
+
 def _manifest(run_dir: Path) -> dict[str, object]:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise ReviewError(
             f"{run_dir} is not a directory. Pass a run directory written by `harmrank run`, "
-            "e.g. runs/2026-11-01."
+            "e.g. runs/2026-11-01, or a deaths report written by `harmrank deaths`, e.g. "
+            "runs/2026-11-01/deaths."
         )
     manifest = run_dir / "manifest.json"
-    lists = [run_dir / "top100.parquet", run_dir / "top100.csv"]
+    lists = [run_dir / "top100.parquet", run_dir / "top100.csv", run_dir / DEATHS_ITEMS]
     if not manifest.is_file() or not any(p.is_file() for p in lists):
         raise ReviewError(
             f"{run_dir} is not a harmrank run: it needs manifest.json and top100.parquet (or top100.csv). "
-            "Pass a run directory written by `harmrank run`, e.g. runs/2026-11-01."
+            "Pass a run directory written by `harmrank run`, e.g. runs/2026-11-01, or a deaths report "
+            "written by `harmrank deaths`, e.g. runs/2026-11-01/deaths."
         )
     try:
         return json.loads(manifest.read_text(encoding="utf-8"))
@@ -68,16 +79,29 @@ def _manifest(run_dir: Path) -> dict[str, object]:
 
 
 def run_name(run_dir: Path) -> str:
-    """The run's as-of date (ISO), from its manifest, else the directory's name."""
-    return str(_manifest(run_dir).get("as_of") or Path(run_dir).name)
+    """The run's name in the review log: the manifest's ``run`` (``2026-11-01/deaths`` for a deaths
+    report), else its as-of date (ISO), else the directory's name."""
+    manifest = _manifest(run_dir)
+    return str(manifest.get("run") or manifest.get("as_of") or Path(run_dir).name)
 
 
 def run_list(run_dir: Path) -> pd.DataFrame:
     """The run's list: rank (int64), person_id (str), probability (float), ordered by rank.
 
-    Reads top100.parquet, or top100.csv when there is no Parquet file.
+    Reads top100.parquet, or top100.csv when there is no Parquet file. For a deaths report, the
+    items to review (:data:`DEATHS_ITEMS`): each alert (``D000149+D000325``) and candidate series
+    (``C01``) in ``person_id``, with no probability (NaN).
     """
     _manifest(run_dir)
+    if _is_deaths(run_dir):
+        items = pd.read_csv(Path(run_dir) / DEATHS_ITEMS, dtype={"item": "str"})
+        return pd.DataFrame(
+            {
+                "rank": items["rank"].astype("int64"),
+                "person_id": items["item"].astype("str"),
+                "probability": np.nan,
+            }
+        )
     parquet, csv = Path(run_dir) / "top100.parquet", Path(run_dir) / "top100.csv"
     source = parquet if parquet.is_file() else csv
     try:
@@ -164,9 +188,10 @@ def record_decision(
     if value not in DECISIONS:
         raise ReviewError(f"Unknown decision {value!r}; use one of: {', '.join(DECISIONS)}.")
     if not listed["person_id"].eq(person_id).any():
+        what = "an alert or series of" if _is_deaths(run_dir) else "on the list of"
         raise ReviewError(
-            f"{person_id!r} is not on the list of run {run} ({run_dir}). Check the person id; "
-            f"`harmrank status {run_dir}` lists the people on that run still awaiting review."
+            f"{person_id!r} is not {what} run {run} ({run_dir}). Check the id; "
+            f"`harmrank status {run_dir}` lists what on that run still awaits review."
         )
     reason = _meaningful(
         reason,

@@ -32,6 +32,7 @@ def deaths(
     """
     from scoring.deaths import run_deaths
     from scoring.deaths_outputs import write_deaths
+    from scoring.io import run_lock
     from scoring.progress import RichReporter
     from scoring.records import records_at, shown, validation_table
 
@@ -39,8 +40,11 @@ def deaths(
     cfg = open_config(config)
     where = records_at(data) if data else cfg.data_dir
     start = time.perf_counter()
-    result = run_deaths(cfg, day, where, RichReporter(console))
-    out = write_deaths(result, cfg, shown(where))
+    with run_lock(cfg.runs_dir, day.isoformat()) as tidied:  # one job on a date's folder at a time
+        for line in tidied:
+            console.print(f"[yellow]Tidied:[/yellow] {safe(line)}", highlight=False)
+        result = run_deaths(cfg, day, where, RichReporter(console))
+        out = write_deaths(result, cfg, shown(where))
     console.print(validation_table(result.validation))
     by_reason = result.alerts["reason"].value_counts()
     rows = [

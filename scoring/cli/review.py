@@ -38,7 +38,11 @@ from scoring.review_log import (
 from scoring.terminal import neutral, plain, safe
 
 RunDir = Annotated[
-    Path, typer.Argument(help="A run directory written by `harmrank run`, e.g. runs/2026-11-01.")
+    Path,
+    typer.Argument(
+        help="A run directory written by `harmrank run`, e.g. runs/2026-11-01, or a deaths report "
+        "written by `harmrank deaths`, e.g. runs/2026-11-01/deaths."
+    ),
 ]
 LogOption = Annotated[
     str | None,
@@ -56,7 +60,9 @@ def _percent(value: float) -> str:
 
 def review(
     run_dir: RunDir,
-    person_id: Annotated[str, typer.Argument(help="The listed person's id.")],
+    person_id: Annotated[
+        str, typer.Argument(help="The listed person's id; for a deaths report, the alert or series id.")
+    ],
     decision: Annotated[Decision, typer.Option("--decision", help="What you decided.", case_sensitive=False)],
     reason: Annotated[str, typer.Option("--reason", help="Why (required: DPA 2018 Part 3).")],
     reviewer: Annotated[str, typer.Option("--reviewer", help="Your name or collar number.")],
@@ -116,10 +122,11 @@ def status(run_dir: RunDir, log: LogOption = None) -> None:
             f"Awaiting review on run {safe(run)}: {len(pending)} of {summary['listed']}", highlight=False
         )
         table = Table()
-        for col in ("rank", "person_id", "probability"):
+        scored = bool(pending["probability"].notna().any())
+        for col in ("rank", "person_id", "probability") if scored else ("rank", "alert or series"):
             table.add_column(col, justify="right")
         for rank, person, probability in pending.itertuples(index=False):
-            table.add_row(str(rank), plain(person), f"{probability:.4f}")
+            table.add_row(str(rank), plain(person), *([f"{probability:.4f}"] if scored else []))
         console.print(table)
     else:
         console.print(f"Every person on the list of run {safe(run)} has a recorded review.", highlight=False)

@@ -269,6 +269,12 @@ def render_deaths_report(result: DeathsResult, config_text: dict[str, Any]) -> s
         "clusters": result.scan.clusters.to_dict("records"),
         "validation": result.validation.tables,
         "categories": [words(c) for c in s.categories],
+        "review_log": config_text.get("review_log", "the review log"),
+        "example_alert": f"{this.alerts['death_a'].iloc[0]}+{this.alerts['death_b'].iloc[0]}"
+        if len(this.alerts)
+        else "D000001+D000002",
+        "example_series": result.series["series"].iloc[0] if len(result.series) else "C01",
+        "items": len(this.alerts) + result.series["series"].nunique(),
     }
     return environment().get_template("deaths.html").render(**context)
 

@@ -207,3 +207,61 @@ def test_the_pages_open_offline_and_a_series_page_has_its_map(run: Path, browser
     assert "Back to the report" in body and "What links them" in body
     html = (run / "report.html").read_text(encoding="utf-8")
     assert "http://" not in html and "https://" not in html
+
+
+def test_alerts_and_series_are_reviewed_in_the_review_log(run: Path, tmp_path: Path) -> None:
+    items = pd.read_csv(run / "review_items.csv")
+    assert list(items.columns) == ["rank", "item", "kind", "what"]
+    alerts = pd.read_csv(run / "alerts.csv")
+    assert items.loc[items["kind"] == "alert", "item"].tolist() == [
+        f"{a}+{b}" for a, b in zip(alerts["death_a"], alerts["death_b"], strict=True)
+    ]
+    assert items.loc[items["kind"] == "series", "item"].tolist() == sorted(
+        pd.read_csv(run / "series.csv")["series"].unique()
+    )
+    log = str(tmp_path / "reviews.sqlite")
+    first, series = items["item"].iloc[0], items.loc[items["kind"] == "series", "item"].iloc[0]
+    for item, decision in ((first, "no-action"), (series, "needs-info")):
+        done = runner.invoke(
+            app,
+            [
+                "review",
+                str(run),
+                item,
+                "--decision",
+                decision,
+                "--reason",
+                "Checked both reports on the system.",
+                "--reviewer",
+                "DS 4321",
+                "--log",
+                log,
+            ],
+        )
+        assert done.exit_code == 0, done.output
+        assert f"on run {AS_OF}/deaths: {decision} by DS 4321" in done.output
+    refused = runner.invoke(
+        app,
+        [
+            "review",
+            str(run),
+            "C999",
+            "--decision",
+            "action",
+            "--reason",
+            "A reason given.",
+            "--reviewer",
+            "DS 4321",
+            "--log",
+            log,
+        ],
+    )
+    assert refused.exit_code != 0 and "is not an alert or series of run" in str(refused.exception)
+    status = runner.invoke(app, ["status", str(run), "--log", log])
+    assert status.exit_code == 0, status.output
+    assert (
+        f"{len(items) - 2} of {len(items)}" in status.output
+        and "Review log intact: 2 entries" in status.output
+    )
+    html = (run / "report.html").read_text(encoding="utf-8")
+    assert "Recording the reviews" in html and f"{len(items)} items of this report" in html

@@ -517,8 +517,12 @@ def test_second_month_shows_changes_and_recorded_reviews(world: Path, tmp_path: 
     assert person not in status.output and second not in status.output
     assert "98 of 100" in status.output  # 98 of 100 still await review
 
+    deaths = runner.invoke(app, ["deaths", "--as-of", AS_OF, "--data", str(world), "--config", str(config)])
+    assert deaths.exit_code == 0, deaths.output
+    kept = (runs / AS_OF / "deaths" / "report.html").read_bytes()
     rerun = runner.invoke(app, ["run", "--as-of", AS_OF, "--data", str(world), "--config", str(config)])
     assert rerun.exit_code in WRITTEN, rerun.output
+    assert (runs / AS_OF / "deaths" / "report.html").read_bytes() == kept  # the list's rerun keeps it
     index = (runs / AS_OF / "report" / "index.html").read_text()
     assert "100%" in index or "1%" in index  # the override rate (1 of 1) or the share reviewed (1 of 100)
     if person in set(november["person_id"]):
