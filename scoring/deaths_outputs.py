@@ -32,7 +32,7 @@ from scoring.config import RunConfig
 from scoring.deaths import DeathsResult, output_dir, studied_frame
 from scoring.io import atomic_directory, sha256, write_csv, write_json, write_table, write_text
 from scoring.records import write_quarantine
-from scoring.reports.deaths import render_deaths_report, render_series_page
+from scoring.reports.deaths import factor, render_deaths_report, render_series_page
 from scoring.review_log import display
 
 FILES: tuple[str, ...] = (
@@ -87,17 +87,18 @@ def review_items(result: DeathsResult) -> pd.DataFrame:
     alerts = result.alerts
     rows = [
         {
-            "item": f"{a}+{b}",
+            "item": f"{r.death_a}+{r.death_b}",
             "kind": "alert",
-            "what": f"{reason} alert: {a} and {b}",
+            "what": f"{r.reason}; likelihood ratio {factor(r.log10_lr)}",
         }
-        for a, b, reason in zip(alerts["death_a"], alerts["death_b"], alerts["reason"], strict=True)
+        for r in alerts.itertuples(index=False)
     ]
-    sizes = result.series.groupby("series").size()
-    rows += [
-        {"item": name, "kind": "series", "what": f"candidate series of {n} reports"}
-        for name, n in sizes.items()
-    ]
+    found = result.series.merge(result.records.deaths[["death_id", "found_date"]], on="death_id")
+    for name, members in found.groupby("series", sort=True):
+        first, last = members["found_date"].min().date(), members["found_date"].max().date()
+        rows.append(
+            {"item": name, "kind": "series", "what": f"{len(members)} reports found {first} to {last}"}
+        )
     frame = pd.DataFrame(rows, columns=["item", "kind", "what"])
     frame.insert(0, "rank", range(1, len(frame) + 1))
     return frame

@@ -23,7 +23,7 @@ from scoring.db import ensure
 from scoring.reports.officer import index_page
 from scoring.review import decisions, summarise, verify
 from scoring.review import run_list as list_of_run
-from scoring.serve import accesslog, admin, auth, people, signin
+from scoring.serve import accesslog, admin, auth, deaths, people, signin
 from scoring.serve import review_state as state
 from scoring.serve.runs import REPORTS, list_runs, run_folder, servable
 from scoring.serve.web import (
@@ -95,6 +95,7 @@ def create_app(service: Service) -> SecurityHeaders:
 
     signin.add_routes(app, service)
     people.add_routes(app, service)  # before the reports' catch-all address below
+    deaths.add_routes(app, service)  # the month's deaths report and its reviews (also before it)
 
     # --- runs and the list ---------------------------------------------------------------------
     @app.get("/runs")
@@ -111,6 +112,8 @@ def create_app(service: Service) -> SecurityHeaders:
                 links.append(("review progress", f"/runs/{r['as_of']}/progress"))
             if user.may("reports"):
                 links += [(REPORTS[k][1], f"/runs/{r['as_of']}/{REPORTS[k][0]}") for k in r["reports"]]  # type: ignore[attr-defined]
+            if user.may("person") and deaths.has_deaths(service.runs_dir, str(r["as_of"])):
+                links.append(("death reports", f"/runs/{r['as_of']}/deaths/"))
             row = {**r, "links": links, "listed": "–", "reviewed": "–", "override": "–"}
             row["created_at"] = shown_time(r["created_at"])
             if status:  # counted over the run's list alone (its page frames are not loaded for this)
