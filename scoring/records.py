@@ -310,7 +310,8 @@ def write_quarantine(report: ValidationReport, run_dir: Path) -> dict[str, Path]
     which the row starts; empty for Parquet), the row's original values, reason.
     UTF-8, ``\\n`` line ends, so equal reports give equal bytes; a text cell that a spreadsheet
     would run as a formula is made inert (:func:`scoring.io.spreadsheet_safe`). A stale file of a table
-    that now has no quarantined rows is removed.
+    that the report read and that now has no quarantined rows is removed; the files of tables it did
+    not read (the other job's) are left alone.
 
     Returns
     -------
@@ -319,7 +320,8 @@ def write_quarantine(report: ValidationReport, run_dir: Path) -> dict[str, Path]
     """
     folder = Path(run_dir) / "quarantine"
     written: dict[str, Path] = {}
-    for name in (*TABLES, *DEATH_TABLES):
+    read = {t.table for t in report.tables}  # another job's tables are not this report's to tidy
+    for name in (n for n in (*TABLES, *DEATH_TABLES) if n in read):
         path = folder / f"{name}.csv"
         frame = report.quarantine.get(name)
         if frame is None or frame.empty:

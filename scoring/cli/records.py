@@ -94,15 +94,31 @@ def validate(
 ) -> None:
     """Check a records directory or database against the data contract and report what would be
     quarantined."""
-    from scoring.records import load_records, records_at, shown, validation_table, write_quarantine
+    from scoring.records import (
+        load_death_records,
+        load_records,
+        records_at,
+        shown,
+        validation_table,
+        write_quarantine,
+    )
 
     cfg = open_config(config)
     where = records_at(data)
     with console.status(f"Validating {safe(shown(where))}"), keep_rejected_rows(quarantine):
         _, report = load_records(where, cfg.validation, cfg.offences, cfg.source)
+        deaths = None
+        if isinstance(where, Path) and any(
+            where.glob("[Dd][Ee][Aa][Tt][Hh][Ss].*")
+        ):  # the deaths job's tables
+            _, deaths = load_death_records(where, cfg.validation)
     console.print(validation_table(report))
+    if deaths is not None:
+        console.print(validation_table(deaths))
     if quarantine is not None:
         written = write_quarantine(report, quarantine)
+        if deaths is not None:
+            written |= write_quarantine(deaths, quarantine)
         console.print(
             f"Quarantined rows: {len(written)} file(s) in {safe(quarantine / 'quarantine')}", highlight=False
         )

@@ -138,3 +138,20 @@ def test_bad_files_stop_with_the_fix(tmp_path: Path) -> None:
     pd.DataFrame({"death_id": ["D1"]}).to_parquet(tmp_path / "deaths.parquet")
     with pytest.raises(RecordsError, match="more than one file"):
         load_death_records(tmp_path, SETTINGS)
+
+
+def test_validate_checks_the_death_tables_and_keeps_every_quarantine(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from scoring.cli import app
+
+    config = tmp_path / "synthetic.yaml"
+    config.write_text("persons: 300\nyears: 2\nbad_row_share: 0.005\n")
+    runner = CliRunner()
+    made = runner.invoke(app, ["synth", "--config", str(config), "--out", str(tmp_path / "world")])
+    assert made.exit_code == 0, made.output
+    checked = runner.invoke(app, ["validate", str(tmp_path / "world"), "--quarantine", str(tmp_path / "out")])
+    assert checked.exit_code == 0, checked.output
+    assert "expected_deaths" in checked.output and "recorded_date before reported_date" in checked.output
+    files = sorted(p.name for p in (tmp_path / "out" / "quarantine").iterdir())
+    assert files == ["death_protected.csv", "deaths.csv", "events.csv"]
