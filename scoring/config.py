@@ -144,6 +144,7 @@ class ServeSettings(BaseModel):
     justifications: list[str] = Field(
         default_factory=lambda: [
             "monthly list review",
+            "death investigations review",
             "briefing before deployment",
             "supervisor check",
             "data protection or disclosure request",

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from scoring.db import engine, ledger, sqlite_url
 from scoring.review import decisions
 from scoring.serve.app import create_app
+from tests.browser import browser  # noqa: F401  (the module's headless Chromium)
 from tests.serve.service_fixtures import AS_OF, make_service
 from tests.serve.test_service import sign_in, token
 
@@ -121,3 +122,35 @@ def test_roles_without_person_pages_are_refused_and_logged(service) -> None:  # 
         assert client.get(f"/runs/{AS_OF}/deaths/{path}").status_code == 403
     refused = [e for e in ledger.rows(service.database, "access_log") if "refused" in str(e)]
     assert len(refused) == 3
+
+
+def test_an_officer_reviews_a_series_in_a_real_browser(tmp_path: Path, browser) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    from tests.serve.live import serving
+    from tests.serve.test_browser import body, justify, settle, sign_in, submit
+
+    url = sqlite_url(tmp_path / "service.sqlite")
+    service = make_service(tmp_path, url)
+    write_deaths(service.runs_dir)
+    with serving(create_app(service)) as base:
+        d = browser.driver
+        sign_in(d, base, "pc-officer", target=f"/runs/{AS_OF}/deaths/")
+        justify(d, "death investigations review")
+        assert d.current_url == f"{base}/runs/{AS_OF}/deaths/"
+        assert "0 of 3" in body(d) and "Advisory only" in body(d)
+        row = d.find_element(By.ID, "item-C01")
+        Select(row.find_element(By.NAME, "decision")).select_by_value("needs-info")
+        row.find_element(By.NAME, "reason").send_keys("Ask the coroner's officer for the toxicology.")
+        submit(d, "#item-C01 button[type=submit]")
+        assert "recorded as review #1" in body(d) and "1 of 3" in body(d)
+        assert "Ask the coroner's officer for the toxicology." in d.find_element(By.ID, "item-C01").text
+        old = d.find_element(By.TAG_NAME, "html")
+        d.find_element(By.LINK_TEXT, "C01").click()
+        settle(d, old)
+        assert "Candidate series C01" in body(d)
+    assert decisions(service.review_log)[["person_id", "decision", "reviewer"]].values.tolist() == [
+        ["C01", "needs-info", "pc-officer"]
+    ]
+    engine(url).dispose()
