@@ -104,7 +104,7 @@ class PatternSettings(_Frozen):
     reference_years: int = Field(5, ge=1, le=10, description="Years of the same season the expectation uses.")
     months_shown: int = Field(24, ge=6, le=120)
     min_expected: float = Field(
-        1.0, ge=0, description="Groups expecting fewer reports a month are not charted."
+        0.1, ge=0, description="Groups expecting fewer reports a month are not checked."
     )
 
 

@@ -101,7 +101,10 @@ def _chart(charts: pd.DataFrame, grouping: str, group: str, title: str) -> str:
 
 
 def _num(value: float, digits: int = 1) -> Cell:
-    return Cell("–" if not math.isfinite(value) else f"{value:,.{digits}f}")
+    """A count's expectation: one decimal, two below 1 (0.13 reports, not 0.1)."""
+    if not math.isfinite(value):
+        return Cell("–")
+    return Cell(f"{value:,.{digits + 1 if abs(value) < 1 else digits}f}")
 
 
 def _beyond_table(beyond: pd.DataFrame) -> Table:
@@ -112,7 +115,7 @@ def _beyond_table(beyond: pd.DataFrame) -> Table:
             Cell(f"{r.observed:,}"),
             _num(r.expected),
             Cell(f"{r.upper:,.0f}"),
-            Cell(f"{r.p_value:.3g}"),
+            Cell(f"{r.p_value:.2g}"),
         ]
         for r in beyond.itertuples()
     ]

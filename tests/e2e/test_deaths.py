@@ -94,7 +94,7 @@ def test_figures_on_the_page_equal_the_tables(run: Path) -> None:
     assert int(summary.group(3)) == int((alerts["reason"] == "score").sum()) <= 20
     assert f"(p = {knox['p_value']:.3f})" in html
     assert f"{int(knox['close_both']):,} pairs of reports were within 1,000 m and 30 days" in html
-    assert re.search(rf"{len(beyond)} of \d+ control charts rose beyond", html)
+    assert re.search(rf"{len(beyond)} of \d+ groups \(areas included\) rose beyond", html)
     for row in alerts.itertuples():
         assert f"{row.death_a} &amp; {row.death_b}" in html
 
