@@ -74,10 +74,15 @@ class _Draw:
     kind: list[str | None]
 
 
+def _draw(rng: np.random.Generator, shares: dict[str, float], n: int) -> np.ndarray:
+    """``n`` values drawn with the given shares, as an object array."""
+    keys = np.array(list(shares), dtype=object)
+    p = np.array(list(shares.values()), dtype=np.float64)
+    return keys[rng.choice(keys.size, size=n, p=p / p.sum())]
+
+
 def _choice(rng: np.random.Generator, shares: dict[str, float], n: int) -> list[str]:
-    keys = list(shares)
-    p = np.array([shares[k] for k in keys], dtype=np.float64)
-    return [keys[i] for i in rng.choice(len(keys), size=n, p=p / p.sum())]
+    return [str(v) for v in _draw(rng, shares, n)]
 
 
 class _Areas:
@@ -128,19 +133,17 @@ def _background(cfg: DeathWorld, areas: _Areas, start: int, end: int, rng: np.ra
     params = np.array(AGE_SEX, dtype=np.float64)[cause]
     age = np.clip(np.round(rng.normal(params[:, 0], params[:, 1])), params[:, 2], params[:, 3])
     male = rng.random(n) < params[:, 4]
-    place, substances, category = [""] * n, [""] * n, [""] * n
+    place, substances, category = (np.full(n, "", dtype=object) for _ in range(3))
     for c in range(len(CAUSES)):
         at = np.flatnonzero(cause == c)
-        for i, v in zip(at, _choice(rng, PLACE_BY_CAUSE[c], at.size), strict=True):
-            place[i] = v
-        for i, v in zip(at, _choice(rng, CATEGORY_BY_CAUSE[c], at.size), strict=True):
-            category[i] = v
-        first = _choice(rng, SUBSTANCE_BY_CAUSE[c], at.size)
-        second = _choice(rng, {"alcohol": 0.6, "benzodiazepines": 0.2, "cocaine": 0.2}, at.size)
-        both = rng.random(at.size) < (0.4 if c == 5 else 0.0)
-        for i, a, b, two in zip(at, first, second, both, strict=True):
-            substances[i] = ";".join(sorted({a, b})) if two and a != b else a
-    public = np.isin(np.array(place, dtype=object), PUBLIC)
+        place[at] = _draw(rng, PLACE_BY_CAUSE[c], at.size)
+        category[at] = _draw(rng, CATEGORY_BY_CAUSE[c], at.size)
+        first = _draw(rng, SUBSTANCE_BY_CAUSE[c], at.size)
+        second = _draw(rng, {"alcohol": 0.6, "benzodiazepines": 0.2, "cocaine": 0.2}, at.size)
+        two = (rng.random(at.size) < (0.4 if c == 5 else 0.0)) & (first != second)
+        pair = np.where(first < second, first + ";" + second, second + ";" + first)
+        substances[at] = np.where(two, pair, first)
+    public = np.isin(place, PUBLIC)
     flags = {
         "found_by_stranger": rng.random(n) < np.where(public, 0.6, 0.05),
         "note_found": rng.random(n) < np.where(cause == 1, 0.3, 0.005),
@@ -156,9 +159,9 @@ def _background(cfg: DeathWorld, areas: _Areas, start: int, end: int, rng: np.ra
         area,
         age,
         male,
-        place,
-        substances,
-        category,
+        place.tolist(),
+        substances.tolist(),
+        category.tolist(),
         flags,
         none,
         list(none),
@@ -315,33 +318,37 @@ def _dates(days: np.ndarray) -> np.ndarray:
     return (days.astype(np.int64) * NS_PER_DAY).view("M8[ns]")
 
 
-def _people(d: _Draw, person_ids: pd.Series, rng: np.random.Generator) -> dict[str, list[str | None]]:
+def _tags(n: int, prefix: str, suffix: str = "", width: int = 6) -> np.ndarray:
+    """``prefix`` + each report's number, zero-padded to ``width``, + ``suffix`` (object array)."""
+    number = np.char.zfill(np.arange(n).astype(str), width)
+    return np.char.add(np.char.add(prefix, number), suffix).astype(object)
+
+
+def _given(values: np.ndarray) -> np.ndarray:
+    """Which entries of an object array hold an id (are not None)."""
+    return np.asarray(pd.notna(values), dtype=bool)
+
+
+def _people(d: _Draw, person_ids: pd.Series, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """finder, reporter, last seen with and household ids; a few are persons of the records."""
     n = d.day.size
     known = rng.random((3, n)) < 0.03  # finder, last seen with or household member who has records
     pick = person_ids.to_numpy(dtype=object)[rng.integers(0, len(person_ids), (3, n))]
     home = np.isin(np.array(d.place, dtype=object), ("home", "other_residential"))
-    finder: list[str | None] = []
-    reporter: list[str | None] = []
-    seen: list[str | None] = []
-    household: list[str | None] = []
     given = rng.random((3, n))
-    for i in range(n):
-        h = (pick[2, i] if known[2, i] else f"H{i:06d}A") if home[i] else None
-        f = d.finder[i]
-        if f is None and given[0, i] < 0.85:
-            f = (
-                pick[0, i]
-                if known[0, i]
-                else (f"N{i:06d}" if d.flags["found_by_stranger"][i] else h or f"R{i:06d}")
-            )
-        finder.append(f)
-        reporter.append(f if f is not None and given[1, i] < 0.7 else f"R{i:06d}")
-        s = d.last_seen[i]
-        if s is None and given[2, i] < 0.25:
-            s = pick[1, i] if known[1, i] else f"W{i:06d}"
-        seen.append(s)
-        household.append(None if h is None else (h if given[2, i] < 0.5 else f"{h};H{i:06d}B"))
+    none = np.full(n, None, dtype=object)
+    household = np.where(home, np.where(known[2], pick[2], _tags(n, "H", "A")), none)
+    planted = np.array(d.finder, dtype=object)
+    own = np.where(_given(household), household, _tags(n, "R"))
+    new = np.where(known[0], pick[0], np.where(d.flags["found_by_stranger"], _tags(n, "N"), own))
+    finder = np.where(_given(planted), planted, np.where(given[0] < 0.85, new, none))
+    reporter = np.where(_given(finder) & (given[1] < 0.7), finder, _tags(n, "R"))
+    last = np.array(d.last_seen, dtype=object)
+    seen = np.where(
+        _given(last), last, np.where(given[2] < 0.25, np.where(known[1], pick[1], _tags(n, "W")), none)
+    )
+    both = np.where(_given(household), household, "").astype(object) + ";" + _tags(n, "H", "B")
+    household = np.where(~_given(household), none, np.where(given[2] < 0.5, household, both))
     return {
         "finder_id": finder,
         "reporter_id": reporter,
@@ -350,16 +357,17 @@ def _people(d: _Draw, person_ids: pd.Series, rng: np.random.Generator) -> dict[s
     }
 
 
-def _addresses(d: _Draw, rng: np.random.Generator) -> list[str | None]:
-    out: list[str | None] = []
-    shared = {kind: rng.integers(0, count, d.day.size) for kind, count in INSTITUTIONS.items()}
-    for i, place in enumerate(d.place):
-        if place in INSTITUTIONS:
-            out.append(f"{place.upper()[:2]}{int(shared[place][i]):03d}")
-        elif place in ("home", "other_residential"):
-            out.append(f"A{i:07d}")
-        else:
-            out.append(None)
+def _addresses(d: _Draw, rng: np.random.Generator) -> np.ndarray:
+    """Institutions share a few addresses each (many deaths at one care home); homes have their own."""
+    n = d.day.size
+    place = np.array(d.place, dtype=object)
+    out = np.full(n, None, dtype=object)
+    for kind, count in INSTITUTIONS.items():
+        shared = rng.integers(0, count, n)
+        at = place == kind
+        out[at] = np.char.add(kind.upper()[:2], np.char.zfill(shared[at].astype(str), 3))
+    homes = np.isin(place, ("home", "other_residential"))
+    out[homes] = _tags(n, "A", width=7)[homes]
     return out
 
 
