@@ -320,6 +320,8 @@ def _dates(days: np.ndarray) -> np.ndarray:
 
 def _tags(n: int, prefix: str, suffix: str = "", width: int = 6) -> np.ndarray:
     """``prefix`` + each report's number, zero-padded to ``width``, + ``suffix`` (object array)."""
+    if n == 0:  # numpy's zfill cannot size an empty array
+        return np.zeros(0, dtype=object)
     number = np.char.zfill(np.arange(n).astype(str), width)
     return np.char.add(np.char.add(prefix, number), suffix).astype(object)
 
@@ -365,7 +367,8 @@ def _addresses(d: _Draw, rng: np.random.Generator) -> np.ndarray:
     for kind, count in INSTITUTIONS.items():
         shared = rng.integers(0, count, n)
         at = place == kind
-        out[at] = np.char.add(kind.upper()[:2], np.char.zfill(shared[at].astype(str), 3))
+        if at.any():
+            out[at] = np.char.add(kind.upper()[:2], np.char.zfill(shared[at].astype(str), 3))
     homes = np.isin(place, ("home", "other_residential"))
     out[homes] = _tags(n, "A", width=7)[homes]
     return out

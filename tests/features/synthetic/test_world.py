@@ -266,3 +266,30 @@ def test_truth_is_compact_and_covers_offenders_only(world: World) -> None:
         .isin(world.records["events"]["event_id"])
         .all()
     )
+
+
+def test_death_reports_follow_the_settings(offences: pd.DataFrame) -> None:
+    off = generate_world(SyntheticConfig(persons=100, years=1, deaths={"enabled": False}), offences)
+    assert "deaths" not in off.records and "death_series" not in off.truth
+    tiny = generate_world(
+        SyntheticConfig(
+            persons=100,
+            years=1,
+            deaths={"residents": 1_000, "obvious_series": 0, "subtle_series": 0, "person_series": 0},
+        ),
+        offences,
+    )
+    assert len(tiny.records["deaths"]) < 10 and tiny.truth["death_series"].empty
+    world = generate_world(SyntheticConfig(persons=300, years=3), offences)
+    deaths, truth = world.records["deaths"], world.truth["death_series"]
+    assert 3 * 1_000 < len(deaths) < 3 * 1_400  # about 1,200 reports a year for a million residents
+    assert truth.groupby("kind")["series_id"].nunique().to_dict() == {"obvious": 2, "person": 2, "subtle": 3}
+    assert set(truth["death_id"]) <= set(deaths["death_id"])
+    planted = deaths.set_index("death_id").loc[truth.loc[truth["kind"] == "obvious", "death_id"]]
+    assert (planted["substances"].fillna("ghb_gbl") == "ghb_gbl").all()  # a few substances not recorded
+    shared = planted.groupby(truth.set_index("death_id")["series_id"])["finder_id"].nunique()
+    assert (shared == 1).all()  # one finder per obvious series
+    person = deaths.set_index("death_id").loc[
+        truth.loc[truth["kind"] == "person", "death_id"], "last_seen_with_id"
+    ]
+    assert person.isin(world.records["persons"]["person_id"]).all()
