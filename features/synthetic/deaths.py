@@ -17,11 +17,11 @@ job. Days are integers counted from 1970-01-01, as in the rest of the generator.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from features.synthetic.death_draws import Areas, Draw, choice, draw, joined, reordered, season
 from features.synthetic.death_rates import (
     AGE_SEX,
     CATEGORY_BY_CAUSE,
@@ -33,13 +33,12 @@ from features.synthetic.death_rates import (
     ORIENTATIONS,
     PLACE_BY_CAUSE,
     PUBLIC,
-    SERIES_SPAN_DAYS,
     SUBSTANCE_BY_CAUSE,
 )
+from features.synthetic.death_series import planted_series
 from features.synthetic.settings import DeathWorld
 
 NS_PER_DAY = 86_400_000_000_000
-ORIGIN = (520_000.0, 170_000.0)  # south-west corner of the force area (British National Grid metres)
 
 
 @dataclass(frozen=True)
@@ -53,73 +52,9 @@ class DeathFrames:
     bad_rows: pd.DataFrame
 
 
-@dataclass
-class _Draw:
-    """Columns of death reports being built (one entry per report)."""
-
-    day: np.ndarray
-    cause: np.ndarray
-    x: np.ndarray
-    y: np.ndarray
-    area: np.ndarray
-    age: np.ndarray
-    male: np.ndarray
-    place: list[str]
-    substances: list[str]
-    category: list[str]
-    flags: dict[str, np.ndarray]
-    finder: list[str | None]
-    last_seen: list[str | None]
-    series: list[str | None]
-    kind: list[str | None]
-
-
-def _draw(rng: np.random.Generator, shares: dict[str, float], n: int) -> np.ndarray:
-    """``n`` values drawn with the given shares, as an object array."""
-    keys = np.array(list(shares), dtype=object)
-    p = np.array(list(shares.values()), dtype=np.float64)
-    return keys[rng.choice(keys.size, size=n, p=p / p.sum())]
-
-
-def _choice(rng: np.random.Generator, shares: dict[str, float], n: int) -> list[str]:
-    return [str(v) for v in _draw(rng, shares, n)]
-
-
-class _Areas:
-    """The square grid of small areas, their resident weights and drug hotspots."""
-
-    def __init__(self, cfg: DeathWorld, rng: np.random.Generator) -> None:
-        g, side = cfg.area_grid, cfg.area_metres
-        col, row = np.meshgrid(np.arange(g), np.arange(g))
-        self.cx = ORIGIN[0] + (col.ravel() + 0.5) * side
-        self.cy = ORIGIN[1] + (row.ravel() + 0.5) * side
-        self.codes = np.array([f"E01{k:06d}" for k in range(g * g)], dtype=object)
-        self.side = side
-        weight = rng.lognormal(0.0, 0.5, g * g)
-        self.weight = weight / weight.sum()
-        hot = np.ones(g * g)
-        hot[rng.choice(g * g, size=min(cfg.drug_hotspots, g * g), replace=False)] = cfg.hotspot_ratio
-        self.drug_weight = self.weight * hot / (self.weight * hot).sum()
-
-    def place(self, rng: np.random.Generator, area: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        u = rng.uniform(-0.5, 0.5, (2, area.size)) * self.side
-        return self.cx[area] + u[0], self.cy[area] + u[1]
-
-    def of(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        g = int(np.sqrt(self.cx.size))
-        col = np.clip(((x - ORIGIN[0]) // self.side).astype(int), 0, g - 1)
-        row = np.clip(((y - ORIGIN[1]) // self.side).astype(int), 0, g - 1)
-        return row * g + col
-
-
-def _season(days: np.ndarray, excess: float) -> np.ndarray:
-    doy = (days.astype("datetime64[D]") - days.astype("datetime64[D]").astype("datetime64[Y]")).astype(int)
-    return 1.0 + excess / 2 * np.cos(2 * np.pi * (doy - 15) / 365.25)
-
-
-def _background(cfg: DeathWorld, areas: _Areas, start: int, end: int, rng: np.random.Generator) -> _Draw:
+def _background(cfg: DeathWorld, areas: Areas, start: int, end: int, rng: np.random.Generator) -> Draw:
     days = np.arange(start, end + 1)
-    rate = cfg.residents * cfg.report_rate / 365.25 * _season(days, cfg.winter_excess)
+    rate = cfg.residents * cfg.report_rate / 365.25 * season(days, cfg.winter_excess)
     day = np.repeat(days, rng.poisson(rate))
     n = day.size
     drug = rng.random(n) < cfg.drug_share
@@ -136,10 +71,10 @@ def _background(cfg: DeathWorld, areas: _Areas, start: int, end: int, rng: np.ra
     place, substances, category = (np.full(n, "", dtype=object) for _ in range(3))
     for c in range(len(CAUSES)):
         at = np.flatnonzero(cause == c)
-        place[at] = _draw(rng, PLACE_BY_CAUSE[c], at.size)
-        category[at] = _draw(rng, CATEGORY_BY_CAUSE[c], at.size)
-        first = _draw(rng, SUBSTANCE_BY_CAUSE[c], at.size)
-        second = _draw(rng, {"alcohol": 0.6, "benzodiazepines": 0.2, "cocaine": 0.2}, at.size)
+        place[at] = draw(rng, PLACE_BY_CAUSE[c], at.size)
+        category[at] = draw(rng, CATEGORY_BY_CAUSE[c], at.size)
+        first = draw(rng, SUBSTANCE_BY_CAUSE[c], at.size)
+        second = draw(rng, {"alcohol": 0.6, "benzodiazepines": 0.2, "cocaine": 0.2}, at.size)
         two = (rng.random(at.size) < (0.4 if c == 5 else 0.0)) & (first != second)
         pair = np.where(first < second, first + ";" + second, second + ";" + first)
         substances[at] = np.where(two, pair, first)
@@ -151,7 +86,7 @@ def _background(cfg: DeathWorld, areas: _Areas, start: int, end: int, rng: np.ra
         "moved_after_death": rng.random(n) < np.where(cause == 4, 0.15, 0.002),
     }
     none: list[str | None] = [None] * n
-    return _Draw(
+    return Draw(
         day,
         cause,
         x,
@@ -167,150 +102,6 @@ def _background(cfg: DeathWorld, areas: _Areas, start: int, end: int, rng: np.ra
         list(none),
         list(none),
         list(none),
-    )
-
-
-def _offender(events: pd.DataFrame, rng: np.random.Generator) -> str:
-    """A person named as suspect in many crimes: the offender side of a ``person`` series."""
-    named = events.loc[events["event_type"] == "crime_suspect", "person_id"].value_counts()
-    busy = named[named >= max(5, int(named.quantile(0.95)))].index.sort_values()
-    pool = busy if len(busy) else named.index.sort_values()
-    return str(pool[rng.integers(len(pool))])
-
-
-def _plant(
-    kind: str,
-    number: int,
-    t0: int,
-    cfg: DeathWorld,
-    areas: _Areas,
-    events: pd.DataFrame,
-    rng: np.random.Generator,
-) -> dict[str, list[object]]:
-    """The deaths of one planted series of ``kind``, starting on day ``t0``."""
-    k = cfg.series_size
-    centre = int(rng.choice(areas.weight.size, p=areas.weight))
-    cx, cy = areas.cx[centre], areas.cy[centre]
-    seen: list[object] = [None] * k
-    finder: list[object] = [None] * k
-    note = [False] * k
-    if kind == "obvious":  # one place near a flat, one substance, one finder
-        days = t0 + np.concatenate(([0], np.cumsum(rng.integers(20, 100, k - 1))))
-        x, y = cx + rng.normal(0, 60, k), cy + rng.normal(0, 60, k)
-        x[0], y[0] = cx + 250, cy + 100  # the first outside the flat
-        place: list[str] = ["other_residential"] + ["churchyard_cemetery"] * (k - 1)
-        subst = ["ghb_gbl"] * k
-        finder = [f"X{number:03d}F"] * k
-        ages, male = rng.integers(20, 31, k), np.ones(k, bool)
-        note = [i == 2 for i in range(k)]
-    elif kind == "subtle":  # a year and a few km apart, alike only in victim and substance
-        days = t0 + np.sort(rng.integers(0, SERIES_SPAN_DAYS[kind], k))
-        x, y = cx + rng.normal(0, 1500, k), cy + rng.normal(0, 1500, k)
-        place = _choice(rng, {"home": 0.4, "other_residential": 0.4, "public_open_space": 0.2}, k)
-        subst = ["ghb_gbl"] * k
-        ages, male = rng.integers(20, 31, k), np.ones(k, bool)
-    else:  # one offender-side person last seen with each victim
-        days = t0 + np.sort(rng.integers(0, SERIES_SPAN_DAYS[kind], k))
-        x, y = areas.place(rng, rng.choice(areas.weight.size, size=k, p=areas.weight))
-        place = _choice(rng, PLACE_BY_CAUSE[5], k)
-        subst = _choice(rng, SUBSTANCE_BY_CAUSE[5], k)
-        seen = [_offender(events, rng)] * k
-        ages, male = rng.integers(18, 41, k), rng.random(k) < 0.5
-    side = areas.side * np.sqrt(areas.cx.size)
-    return {
-        "day": list(days),
-        "x": list(np.clip(x, ORIGIN[0] + 1, ORIGIN[0] + side - 1)),
-        "y": list(np.clip(y, ORIGIN[1] + 1, ORIGIN[1] + side - 1)),
-        "age": list(ages),
-        "male": list(male),
-        "place": list(place),
-        "subst": list(subst),
-        "finder": finder,
-        "seen": seen,
-        "stranger": [p in PUBLIC for p in place],
-        "note": list(note),
-        "sid": [f"S{number:02d}"] * k,
-        "kind": [kind] * k,
-    }
-
-
-def _series(
-    cfg: DeathWorld, areas: _Areas, start: int, end: int, events: pd.DataFrame, rng: np.random.Generator
-) -> _Draw:
-    """Every planted series. Each starts in its own stretch of the extract (kinds in a random
-    order), so every stretch, the last months included, has one; deaths after ``end`` are cut."""
-    plan = [("obvious", cfg.obvious_series), ("subtle", cfg.subtle_series), ("person", cfg.person_series)]
-    kinds = [kind for kind, count in plan for _ in range(count)]
-    stretch = max((end - start - 30) / max(len(kinds), 1), 1.0)
-    rows: dict[str, list[object]] = {}
-    for number, slot in enumerate(rng.permutation(len(kinds)), start=1):
-        t0 = int(start + 30 + stretch * (number - 1) + rng.integers(0, max(int(stretch), 1)))
-        planted = _plant(kinds[slot], number, t0, cfg, areas, events, rng)
-        keep = np.asarray(planted["day"], dtype=np.int64) <= end
-        for key, values in planted.items():
-            rows.setdefault(key, []).extend(v for v, kept in zip(values, keep, strict=True) if kept)
-    n = len(rows.get("day", []))
-    x = np.array(rows.get("x", []), dtype=np.float64)
-    y = np.array(rows.get("y", []), dtype=np.float64)
-    flags = {
-        "found_by_stranger": np.array(rows.get("stranger", []), dtype=bool),
-        "note_found": np.array(rows.get("note", []), dtype=bool),
-        "signs_of_struggle": np.zeros(n, bool),
-        "moved_after_death": np.zeros(n, bool),
-    }
-    return _Draw(
-        np.array(rows.get("day", []), dtype=np.int64),
-        np.full(n, 5),
-        x,
-        y,
-        areas.of(x, y),
-        np.array(rows.get("age", []), dtype=np.float64),
-        np.array(rows.get("male", []), dtype=bool),
-        [str(v) for v in rows.get("place", [])],
-        [str(v) for v in rows.get("subst", [])],
-        ["unexpected_not_suspicious"] * n,
-        flags,
-        [None if v is None else str(v) for v in rows.get("finder", [])],
-        [None if v is None else str(v) for v in rows.get("seen", [])],
-        [str(v) for v in rows.get("sid", [])],
-        [str(v) for v in rows.get("kind", [])],
-    )
-
-
-def _joined(a: _Draw, b: _Draw) -> _Draw:
-    """The reports of ``a`` then those of ``b``."""
-    return _reordered(a, b, None)
-
-
-def _reordered(a: _Draw, b: _Draw | None, order: np.ndarray | None) -> _Draw:
-    """``a`` (then ``b``) as one draw, its reports in ``order`` (as they are when None)."""
-    parts = [a] if b is None else [a, b]
-
-    def arr(name: str) -> np.ndarray:
-        v = np.concatenate([getattr(p, name) for p in parts])
-        return v if order is None else v[order]
-
-    def lst(name: str) -> list[Any]:
-        v = [x for p in parts for x in getattr(p, name)]
-        return v if order is None else [v[i] for i in order]
-
-    flags = {k: np.concatenate([p.flags[k] for p in parts]) for k in a.flags}
-    return _Draw(
-        day=arr("day"),
-        cause=arr("cause"),
-        x=arr("x"),
-        y=arr("y"),
-        area=arr("area"),
-        age=arr("age"),
-        male=arr("male"),
-        place=lst("place"),
-        substances=lst("substances"),
-        category=lst("category"),
-        flags=flags if order is None else {k: v[order] for k, v in flags.items()},
-        finder=lst("finder"),
-        last_seen=lst("last_seen"),
-        series=lst("series"),
-        kind=lst("kind"),
     )
 
 
@@ -331,7 +122,7 @@ def _given(values: np.ndarray) -> np.ndarray:
     return np.asarray(pd.notna(values), dtype=bool)
 
 
-def _people(d: _Draw, person_ids: pd.Series, rng: np.random.Generator) -> dict[str, np.ndarray]:
+def _people(d: Draw, person_ids: pd.Series, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """finder, reporter, last seen with and household ids; a few are persons of the records."""
     n = d.day.size
     known = rng.random((3, n)) < 0.03  # finder, last seen with or household member who has records
@@ -359,7 +150,7 @@ def _people(d: _Draw, person_ids: pd.Series, rng: np.random.Generator) -> dict[s
     }
 
 
-def _addresses(d: _Draw, rng: np.random.Generator) -> np.ndarray:
+def _addresses(d: Draw, rng: np.random.Generator) -> np.ndarray:
     """Institutions share a few addresses each (many deaths at one care home); homes have their own."""
     n = d.day.size
     place = np.array(d.place, dtype=object)
@@ -374,7 +165,7 @@ def _addresses(d: _Draw, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-def _classified(d: _Draw, end: int, rng: np.random.Generator) -> tuple[list[str], np.ndarray]:
+def _classified(d: Draw, end: int, rng: np.random.Generator) -> tuple[list[str], np.ndarray]:
     """The category as of the extract, and when it was decided (-1 while not yet classified)."""
     mean = np.array([DAYS_TO_CLASSIFY[c] for c in d.category])
     when = d.day + np.round(rng.exponential(mean)).astype(np.int64)
@@ -413,10 +204,10 @@ def make_deaths(
     rng
         The generator's random source for the deaths.
     """
-    areas = _Areas(cfg, rng)
-    d = _joined(_background(cfg, areas, start, end, rng), _series(cfg, areas, start, end, events, rng))
+    areas = Areas(cfg, rng)
+    d = joined(_background(cfg, areas, start, end, rng), planted_series(cfg, areas, start, end, events, rng))
     order = np.lexsort((rng.random(d.day.size), d.day))
-    d = _reordered(d, None, order)
+    d = reordered(d, None, order)
     n = d.day.size
     ids = [f"D{i + 1:06d}" for i in range(n)]
     delay = np.where(
@@ -454,9 +245,9 @@ def make_deaths(
         {
             "death_id": deaths["death_id"],
             "ethnicity": pd.Series(
-                _choice(rng, ETHNICITIES | {"not recorded": 0.05}, len(deaths)), dtype="str"
+                choice(rng, ETHNICITIES | {"not recorded": 0.05}, len(deaths)), dtype="str"
             ),
-            "sexual_orientation": pd.Series(_choice(rng, ORIENTATIONS, len(deaths)), dtype="str"),
+            "sexual_orientation": pd.Series(choice(rng, ORIENTATIONS, len(deaths)), dtype="str"),
         }
     )
     truth = pd.DataFrame(
@@ -495,13 +286,13 @@ def _break(deaths: pd.DataFrame, share: float, rng: np.random.Generator) -> tupl
     )
 
 
-def _expected(cfg: DeathWorld, areas: _Areas, start: int, end: int, rng: np.random.Generator) -> pd.DataFrame:
+def _expected(cfg: DeathWorld, areas: Areas, start: int, end: int, rng: np.random.Generator) -> pd.DataFrame:
     """Context from other organisations: death reports expected per area and month (with noise)."""
     first = np.datetime64(int(start), "D").astype("datetime64[M]")
     last = np.datetime64(int(end), "D").astype("datetime64[M]")
     months = np.arange(first, last + 1)
     mid = (months.astype("datetime64[D]") + 14).astype(np.int64)
-    per_month = cfg.residents * cfg.report_rate / 12 * _season(mid, cfg.winter_excess)
+    per_month = cfg.residents * cfg.report_rate / 12 * season(mid, cfg.winter_excess)
     mix = (1 - cfg.drug_share) * areas.weight + cfg.drug_share * areas.drug_weight
     expected = np.outer(per_month, mix) * rng.lognormal(0.0, 0.1, (months.size, mix.size))
     return pd.DataFrame(
