@@ -27,6 +27,7 @@ from fairness.settings import FairnessSettings
 from features.build import FeatureSettings
 from features.errors import ConfigError
 from features.labels import LabelSettings
+from features.records.death_tables import DEATH_TABLES
 from features.records.schema import TABLES, ValidationSettings
 from models.deaths.settings import DeathSettings
 from models.registry import TrackingSettings
@@ -40,6 +41,10 @@ if TYPE_CHECKING:
     from pydantic_core import ErrorDetails
 
 M = TypeVar("M", bound=BaseModel)
+
+
+CONTRACT = {**TABLES, **DEATH_TABLES}
+"""Every table a force's database may hold: the list job's and the deaths job's."""
 
 
 class OutputSettings(BaseModel):
@@ -184,8 +189,8 @@ class SourceSettings(BaseModel):
     @classmethod
     def _known_tables(cls, value: dict[str, str]) -> dict[str, str]:
         for name, where in value.items():
-            if name not in TABLES:
-                raise ValueError(f"unknown table {name!r}; harmrank's tables are {', '.join(TABLES)}")
+            if name not in CONTRACT:
+                raise ValueError(f"unknown table {name!r}; harmrank's tables are {', '.join(CONTRACT)}")
             if not where.strip():
                 raise ValueError(f"the {name} table is mapped to an empty name; give the force's table")
         return value
@@ -194,9 +199,9 @@ class SourceSettings(BaseModel):
     @classmethod
     def _known_columns(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
         for name, mapping in value.items():
-            if name not in TABLES:
-                raise ValueError(f"unknown table {name!r}; harmrank's tables are {', '.join(TABLES)}")
-            table = TABLES[name]
+            if name not in CONTRACT:
+                raise ValueError(f"unknown table {name!r}; harmrank's tables are {', '.join(CONTRACT)}")
+            table = CONTRACT[name]
             declared = [c.name for c in table.columns]
             for column, where in mapping.items():
                 if column not in declared and not table.extra_columns:

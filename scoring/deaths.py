@@ -194,7 +194,7 @@ def run_deaths(
     s, seed, end = cfg.deaths, cfg.seed, pd.Timestamp(as_of)
     where = data if data is not None else cfg.data_dir
     with reporter.stage("Reading and validating death reports"):
-        death_records, report = load_death_records(where, cfg.validation)
+        death_records, report = load_death_records(where, cfg.validation, cfg.source)
     with reporter.stage("Reading the offender-side records"):
         records, _ = load_records(where, cfg.validation, cfg.offences, cfg.source)
     deaths = death_records.deaths

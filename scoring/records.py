@@ -259,29 +259,36 @@ def load_records(
     return records, report
 
 
-def load_death_records(data: Location, settings: ValidationSettings) -> tuple[DeathRecords, ValidationReport]:
-    """Read and validate the death-report tables of a records directory.
+def load_death_records(
+    data: Location, settings: ValidationSettings, source: SourceSettings | None = None
+) -> tuple[DeathRecords, ValidationReport]:
+    """Read and validate the death-report tables of a records directory or a database.
 
     Parameters
     ----------
     data : Path or str
         The records directory (``deaths`` and, optionally, ``death_protected``,
-        ``expected_deaths`` and ``death_links``, each ``.csv``, ``.csv.gz`` or ``.parquet``).
+        ``expected_deaths`` and ``death_links``, each ``.csv``, ``.csv.gz`` or ``.parquet``), or a
+        database's SQLAlchemy URL (the tables mapped by ``source``, as for the list's tables).
     settings : ValidationSettings
         Validation strictness.
+    source : SourceSettings, optional
+        Where a database keeps the tables and columns (default: under harmrank's names).
 
     Raises
     ------
     RecordsError
-        The records are a database (the deaths job reads a directory), the directory or its deaths
-        file is missing, a table is in two files, or a table breaks the contract's structure;
-        :class:`~features.errors.TooManyBadRows` when a table has too many bad rows.
+        The directory, the database or its deaths table is missing, a table is in two files, or a
+        table breaks the contract's structure; :class:`~features.errors.TooManyBadRows` when a
+        table has too many bad rows.
     """
     if is_url(data):
-        raise RecordsError(
-            f"{shown_url(str(data))}: the deaths job reads a records directory. Export the death "
-            "reports (deaths.csv and the optional death tables) into one and pass it with --data."
-        )
+        if source is None:
+            from scoring.config import SourceSettings
+
+            source = SourceSettings()
+        raw, sources = read_database(str(data), source, DEATH_TABLES, required=("deaths",))
+        return validate_deaths(raw, settings, sources)
     data_dir = Path(data)
     if not data_dir.is_dir():
         raise RecordsError(f"Records directory {data_dir} does not exist or is not a directory.")

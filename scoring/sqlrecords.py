@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,8 +46,14 @@ DRIVERS: dict[str, str] = {
 }
 """How to install the driver of each database harmrank has been used with."""
 
-KEYS: dict[str, str] = {name: next(c.name for c in t.columns if c.unique) for name, t in TABLES.items()}
-"""Each table's id column, by which its rows are read in order."""
+
+def key_of(table: Table) -> str:
+    """The column a table's rows are read in order of: its id, else its first column."""
+    return next((c.name for c in table.columns if c.unique), table.columns[0].name)
+
+
+KEYS: dict[str, str] = {name: key_of(t) for name, t in TABLES.items()}
+"""Each list table's id column, by which its rows are read in order."""
 
 _SHOWN_TABLES = 30  # most tables listed when a mapped table is not found
 
@@ -78,7 +84,12 @@ def table_in(source: str) -> str | None:
     return match.group(1) if match else None
 
 
-def read_database(url: str, source: SourceSettings) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+def read_database(
+    url: str,
+    source: SourceSettings,
+    tables: Mapping[str, Table] = TABLES,
+    required: Sequence[str] | None = None,
+) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
     """Read the contract's tables from a database, as raw frames.
 
     Parameters
@@ -87,6 +98,10 @@ def read_database(url: str, source: SourceSettings) -> tuple[dict[str, pd.DataFr
         SQLAlchemy URL of the force's database (its password is never shown).
     source : SourceSettings
         Where the tables and columns are, and how many rows to fetch at a time.
+    tables : mapping of str to Table
+        The tables to read (default: the list job's; the deaths job passes the death tables).
+    required : sequence of str, optional
+        Tables that must be there (default: those the contract marks required).
 
     Returns
     -------
@@ -110,8 +125,9 @@ def read_database(url: str, source: SourceSettings) -> tuple[dict[str, pd.DataFr
             pass
         raw: dict[str, pd.DataFrame] = {}
         sources: dict[str, str] = {}
-        for name in TABLES:
-            plan = _plan(engine, name, source, shown, url)
+        needed = set(required) if required is not None else {n for n, t in tables.items() if t.required}
+        for name, table in tables.items():
+            plan = _plan(engine, name, table, name in needed, source, shown, url)
             if plan is None:
                 continue
             with _database_errors(f"{plan.source}: reading the {name} table failed", url):
@@ -263,12 +279,14 @@ def _other_catalogue(name: str, mapping: dict[str, str], found: Sequence[str]) -
     return name == "offences" and not mapping and not ours
 
 
-def _plan(engine: Engine, name: str, settings: SourceSettings, shown: str, url: str) -> _Plan | None:
+def _plan(
+    engine: Engine, name: str, table: Table, required: bool, settings: SourceSettings, shown: str, url: str
+) -> _Plan | None:
     """How to read table ``name``; ``None`` for an optional table that is neither mapped nor there."""
-    table, mapped = TABLES[name], name in settings.tables
+    mapped = name in settings.tables
     ref = settings.tables.get(name, name)
     src = source_of(ref, shown)
-    if not mapped and not table.required and not _present(engine, ref):
+    if not mapped and not required and not _present(engine, ref):
         return None
     try:
         found = _columns_found(engine, ref)
@@ -288,7 +306,7 @@ def _plan(engine: Engine, name: str, settings: SourceSettings, shown: str, url: 
         whole: sa.Select[*tuple[Any, ...]] = sa.select(*[sa.column(c) for c in found])
         return _Plan(name, src, whole.select_from(frm).order_by(sa.column(found[0])), list(found))
     chosen = _selected(src, table, mapping, found)
-    key = next(actual for actual, column in chosen if column == KEYS[name])
+    key = next(actual for actual, column in chosen if column == key_of(table))
     select: sa.Select[*tuple[Any, ...]] = sa.select(*[sa.column(a).label(c) for a, c in chosen])
     return _Plan(name, src, select.select_from(frm).order_by(sa.column(key)), [c for _, c in chosen])
 

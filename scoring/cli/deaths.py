@@ -22,7 +22,10 @@ def deaths(
     ] = DEFAULT_CONFIG,
     data: Annotated[
         str | None,
-        typer.Option(help="Records directory with deaths.csv (default: data_dir in the config)."),
+        typer.Option(
+            help="Records directory with deaths.csv, or a database URL (tables mapped by source in the "
+            "config; default: data_dir in the config)."
+        ),
     ] = None,
 ) -> None:
     """Write the death investigations report for the month before --as-of into runs/<DATE>/deaths/.

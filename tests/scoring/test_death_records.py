@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
 from features.errors import RecordsError
 from features.records.schema import ValidationSettings
@@ -133,8 +134,13 @@ def test_bad_files_stop_with_the_fix(tmp_path: Path) -> None:
     )
     with pytest.raises(RecordsError, match="no location columns"):
         load_death_records(tmp_path, SETTINGS)
-    with pytest.raises(RecordsError, match="reads a records directory"):
+    with pytest.raises(RecordsError, match=r"user:\*\*\*@db/crime: could not connect") as refused:
         load_death_records("postgresql://user:secret@db/crime", SETTINGS)
+    assert "secret" not in str(refused.value)
+    empty = f"sqlite:///{tmp_path / 'empty.sqlite'}"
+    sa.create_engine(empty).connect().close()
+    with pytest.raises(RecordsError, match="the deaths table cannot be read"):
+        load_death_records(empty, SETTINGS)
     pd.DataFrame({"death_id": ["D1"]}).to_parquet(tmp_path / "deaths.parquet")
     with pytest.raises(RecordsError, match="more than one file"):
         load_death_records(tmp_path, SETTINGS)
