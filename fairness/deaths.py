@@ -8,7 +8,8 @@ type, the substances found and the circumstance flags (never the victim's charac
 cause-of-death group, which an investigation decides). For each group of each characteristic:
 
 - the share closed as not suspicious, the share the circumstances predict, and the difference
-  with a bootstrap interval (reports resampled within the group, seeded);
+  with a Wilson score interval of the share (the prediction taken as fixed; unlike a bootstrap it
+  stays honest when every report of a small group was closed);
 - the median days from report to a not-suspicious decision, with its interval.
 
 A group with fewer than ``min_group`` reports is suppressed: its figures are not shown, only that
@@ -21,6 +22,7 @@ from itertools import pairwise
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 from sklearn.linear_model import LogisticRegression
 
 from features.records.death_tables import FLAGS, SUBSTANCES
@@ -62,6 +64,15 @@ def age_band(age: pd.Series) -> pd.Series:
     labels.append(f"{AGE_BANDS[-2]}+")
     band = pd.cut(age, bins=list(AGE_BANDS), right=False, labels=labels)
     return band.astype("str").where(age.notna(), "not recorded")
+
+
+def wilson(successes: int, n: int, confidence: float) -> tuple[float, float]:
+    """Wilson score interval of a share ``successes / n``."""
+    z = float(norm.ppf(0.5 + confidence / 2))
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
 
 
 def _interval(
@@ -119,14 +130,16 @@ def decisions_by_group(
             row: dict[str, object] = {"characteristic": characteristic, "group": group, "reports": n}
             row["suppressed"] = n < settings.min_group
             if not row["suppressed"]:
-                gap = closed[at].astype(np.float64) - predicted[at]
-                low, high = _interval(gap, "mean", settings, rng)
+                share, expected = float(closed[at].mean()), float(predicted[at].mean())
+                low, high = (
+                    bound - expected for bound in wilson(int(closed[at].sum()), n, settings.confidence)
+                )
                 spans = days[at][~np.isnan(days[at])]
                 d_low, d_high = _interval(spans, "median", settings, rng)
                 row |= {
-                    "closed_share": float(closed[at].mean()),
-                    "predicted_share": float(predicted[at].mean()),
-                    "difference": float(gap.mean()),
+                    "closed_share": share,
+                    "predicted_share": expected,
+                    "difference": share - expected,
                     "difference_low": low,
                     "difference_high": high,
                     "median_days_to_close": float(np.median(spans)) if spans.size else float("nan"),

@@ -50,6 +50,7 @@ class DeathFrames:
     expected: pd.DataFrame
     series: pd.DataFrame
     bad_rows: pd.DataFrame
+    closed_early: pd.DataFrame
 
 
 def _background(cfg: DeathWorld, areas: Areas, start: int, end: int, rng: np.random.Generator) -> Draw:
@@ -257,9 +258,34 @@ def make_deaths(
             "kind": pd.Series(d.kind, dtype="str"),
         }
     ).dropna(subset=["series_id"])
-    return DeathFrames(
-        deaths, protected, _expected(cfg, areas, start, end, rng), truth.reset_index(drop=True), bad
+    expected = _expected(cfg, areas, start, end, rng)
+    deaths, closed = _closure_bias(deaths, protected, cfg, end, rng)
+    return DeathFrames(deaths, protected, expected, truth.reset_index(drop=True), bad, closed)
+
+
+def _closure_bias(
+    deaths: pd.DataFrame, protected: pd.DataFrame, cfg: DeathWorld, end: int, rng: np.random.Generator
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Close a share of one group's deaths under investigation as not suspicious, within days.
+
+    The assumption about the victims that the Port inquiry heard of, planted so the equality section
+    can be checked against a known bias; returns the reports so closed (truth).
+    """
+    group = (protected["sexual_orientation"] == cfg.closure_bias_group).to_numpy()
+    investigated = (deaths["category"] == "unexpected_under_investigation").to_numpy()
+    flip = group & investigated & (rng.random(len(deaths)) < cfg.closure_bias)
+    days = np.round(rng.exponential(7.0, int(flip.sum()))).astype(np.int64)
+    out = deaths.copy()
+    out.loc[flip, "category"] = "unexpected_not_suspicious"
+    decided = out.loc[flip, "reported_date"] + pd.to_timedelta(days, unit="D")
+    out.loc[flip, "classified_date"] = decided.clip(upper=pd.Timestamp(np.datetime64(int(end), "D")))
+    closed = pd.DataFrame(
+        {
+            "death_id": out.loc[flip, "death_id"].reset_index(drop=True),
+            "was": "unexpected_under_investigation",
+        }
     )
+    return out, closed
 
 
 def _break(deaths: pd.DataFrame, share: float, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -74,6 +74,25 @@ class DeathWorld(BaseModel):
         2, ge=0, le=50, description="Planted series: one offender-side person last seen with each victim."
     )
     series_size: int = Field(4, ge=2, le=20, description="Deaths in each planted series.")
+    closure_bias: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Share of the closure-bias group's deaths under investigation closed as not "
+        "suspicious instead, and quickly (the equality section should see it); 0 = no bias.",
+    )
+    closure_bias_group: str = Field(
+        "gay or lesbian", description="Recorded sexual orientation whose deaths the closure bias affects."
+    )
+
+    @field_validator("closure_bias_group")
+    @classmethod
+    def _known_orientation(cls, group: str) -> str:
+        from features.synthetic.death_rates import ORIENTATIONS
+
+        if group not in ORIENTATIONS:
+            raise ValueError(f"closure_bias_group must be one of {', '.join(ORIENTATIONS)}")
+        return group
 
 
 class SyntheticConfig(BaseModel):

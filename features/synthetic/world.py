@@ -65,7 +65,9 @@ class World:
         - ``params``: the config as name/value text, plus start_date;
         - ``death_series``: death_id, series_id, kind (obvious, subtle, person) of every death
           planted in a linked series (when ``config.deaths.enabled``);
-        - ``death_bad_rows``: death_id and defect of the death reports broken on purpose.
+        - ``death_bad_rows``: death_id and defect of the death reports broken on purpose;
+        - ``death_closed_early``: death_id of the reports the closure bias closed as not
+          suspicious (they were under investigation).
     """
 
     records: dict[str, pd.DataFrame]
@@ -140,7 +142,11 @@ def generate_world(config: SyntheticConfig, offences: pd.DataFrame) -> World:
             "death_protected": deaths.protected,
             "expected_deaths": deaths.expected,
         }
-        truth |= {"death_series": deaths.series, "death_bad_rows": deaths.bad_rows}
+        truth |= {
+            "death_series": deaths.series,
+            "death_bad_rows": deaths.bad_rows,
+            "death_closed_early": deaths.closed_early,
+        }
     return World(records=records, truth=truth)
 
 

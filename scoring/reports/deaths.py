@@ -266,6 +266,7 @@ def render_deaths_report(result: DeathsResult, config_text: dict[str, Any]) -> s
         "alerts": _alerts_table(this.alerts, series_of),
         "series": _series_rows(result),
         "equality": _equality_table(result.equality, s.equality.min_group),
+        "equality_groups": 0 if result.equality is None else int((~result.equality["suppressed"]).sum()),
         "model_rows": _model_rows(result),
         "labelled": this.model.labelled,
         "theta": this.model.theta,

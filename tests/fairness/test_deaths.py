@@ -48,3 +48,17 @@ def test_small_groups_are_suppressed() -> None:
 def test_age_bands() -> None:
     bands = age_band(pd.Series([0.0, 17.0, 18.0, 64.0, 65.0, np.nan]))
     assert bands.tolist() == ["0-17", "0-17", "18-24", "50-64", "65+", "not recorded"]
+
+
+def test_wilson_interval_stays_honest_for_a_small_group_all_closed() -> None:
+    from fairness.deaths import wilson
+
+    low, high = wilson(16, 16, 0.95)
+    assert low == pytest.approx(0.8064, abs=1e-4) and high == pytest.approx(1.0)
+    low, high = wilson(5, 10, 0.95)
+    assert (low, high) == pytest.approx((0.2366, 0.7634), abs=1e-4)
+    deaths, groups = _decided(40, 12, closed_a=20, closed_b=12)  # a small group, every report closed
+    table = decisions_by_group(deaths, groups, EqualitySettings(), seed=1).set_index("group")
+    b = table.loc["B"]
+    assert b["difference_high"] == pytest.approx(1.0 - b["predicted_share"])
+    assert b["difference_low"] < b["difference"] - 0.1  # not collapsed onto the estimate
