@@ -161,6 +161,31 @@ def _people(
     return people, timeline.drop(columns=["in_model"])
 
 
+def _person_records(deaths: pd.DataFrame, records: Records) -> pd.DataFrame:
+    """The offender-side records (crime numbers, else event ids) of every person the death reports
+    name, as suspect, victim or anyone else an event names: person_id, record, recorded_date."""
+    roles = ("finder_id", "reporter_id", "last_seen_with_id", "household_ids")
+    named = pd.concat(
+        [deaths[r].dropna().astype("str").str.split(r"[;|]", regex=True) for r in roles]
+    ).explode()
+    people = pd.Index(named.astype("str").str.strip().unique())
+    events = records.events
+    record = events["source_ref"].fillna(events["event_id"]).astype("str")
+    parts = []
+    for column in ("person_id", "victim_id"):
+        at = events[column].isin(people).to_numpy()
+        parts.append(
+            pd.DataFrame(
+                {
+                    "person_id": events.loc[at, column].astype("str").to_numpy(),
+                    "record": record[at].to_numpy(),
+                    "recorded_date": events.loc[at, "recorded_date"].to_numpy(),
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True).drop_duplicates()
+
+
 def _equality(
     deaths: pd.DataFrame, protected: pd.DataFrame | None, as_of: pd.Timestamp, s: DeathSettings, seed: int
 ) -> pd.DataFrame | None:
@@ -202,6 +227,7 @@ def run_deaths(
     if known.empty:
         raise PipelineError(f"No death report was recorded before {as_of}: nothing to report on.")
     studied = known_at(deaths, end, s.categories)
+    person_records = _person_records(deaths, records)
     with reporter.stage("Charting death reports against what was expected"):
         pattern = _pattern(known.assign(category=category_at(known, end)), death_records.expected, end, s)
     with reporter.stage("Testing for space-time clustering (Knox test and scan)"):
@@ -211,7 +237,8 @@ def run_deaths(
     ) as advance:
         months = []
         for k in range(s.linkage.series_months - 1, -1, -1):
-            months.append(month_alerts(deaths, end - pd.DateOffset(months=k), s, seed, death_records.links))
+            month = end - pd.DateOffset(months=k)
+            months.append(month_alerts(deaths, month, s, seed, death_records.links, person_records))
             advance()
     series = find_series(pd.concat([m.alerts for m in months], ignore_index=True))
     with reporter.stage("Finding the people linked to more than one death"):

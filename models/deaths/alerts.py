@@ -2,7 +2,8 @@
 
 Each month scores every pair with a report recorded that month (and the other found within the
 window), point in time: only reports recorded before the month's end, in the category they had
-then. A pair that names the same person always raises an alert; of the rest, the highest
+then. A pair that names the same person, or two people named together in one offender-side record,
+always raises an alert; of the rest, the highest
 likelihood ratios raise alerts up to the month's budget, never below the floor. A pair is new
 only in the month its later report is recorded, so no pair is alerted twice.
 
@@ -20,7 +21,16 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from models.deaths.linkage import COMPONENTS, LinkModel, fit, pairs_with, prepare, score, shared_people
+from models.deaths.linkage import (
+    COMPONENTS,
+    LinkModel,
+    fit,
+    pairs_with,
+    prepare,
+    score,
+    shared_people,
+    shared_records,
+)
 from models.deaths.settings import DeathSettings
 
 ALERT_COLUMNS: tuple[str, ...] = (
@@ -32,6 +42,8 @@ ALERT_COLUMNS: tuple[str, ...] = (
     "log10_lr",
     "person_id",
     "roles",
+    "record",
+    "record_people",
     "distance_m",
     "days_apart",
     "substance",
@@ -103,6 +115,7 @@ def month_alerts(
     settings: DeathSettings,
     seed: int,
     links: pd.DataFrame | None = None,
+    person_records: pd.DataFrame | None = None,
 ) -> MonthAlerts:
     """The alerts of the month before ``as_of`` (:class:`MonthAlerts`).
 
@@ -118,6 +131,9 @@ def month_alerts(
         Seed of the link model's reference sample.
     links : pandas.DataFrame, optional
         Labelled pairs (``DeathRecords.links``).
+    person_records : pandas.DataFrame, optional
+        person_id, record, recorded_date: the offender-side records of the people the reports
+        name; those recorded before ``as_of`` link reports (:func:`shared_records`).
     """
     end = pd.Timestamp(as_of)
     start = end - pd.DateOffset(months=1)
@@ -133,14 +149,24 @@ def month_alerts(
         person_id=("person_id", lambda s: "; ".join(s)), roles=("roles", lambda s: "; ".join(s))
     )
     scored = scored.join(by_person, on=["a", "b"])
-    shared = scored["person_id"].notna().to_numpy()
+    known_records = (
+        person_records[person_records["recorded_date"] < end]
+        if person_records is not None
+        else pd.DataFrame({"person_id": pd.Series(dtype="str"), "record": pd.Series(dtype="str")})
+    )
+    by_record = shared_records(r, new, link.window_days, known_records, link.max_named).set_index(["a", "b"])
+    scored = scored.join(by_record, on=["a", "b"])
+    shared = (scored["person_id"].notna() | scored["record"].notna()).to_numpy()
     ranked = scored[~shared & (scored["log10_lr"] >= link.min_log10_lr).to_numpy()]
     ranked = ranked.assign(
         _ida=frame["death_id"].to_numpy()[ranked["a"]], _idb=frame["death_id"].to_numpy()[ranked["b"]]
     )
     ranked = ranked.sort_values(["log10_lr", "_ida", "_idb"], ascending=[False, True, True], kind="stable")
     chosen = ranked.head(link.budget).drop(columns=["_ida", "_idb"]).assign(reason="score")
-    people_first = scored[shared].sort_values(["a", "b"], kind="stable").assign(reason="shared person")
+    people_first = scored[shared].sort_values(["a", "b"], kind="stable")
+    people_first = people_first.assign(
+        reason=np.where(people_first["person_id"].notna(), "shared person", "shared record")
+    )
     alerts = pd.concat([people_first, chosen], ignore_index=True)
     ids = frame["death_id"].to_numpy()
     alerts = alerts.assign(
@@ -150,6 +176,8 @@ def month_alerts(
         death_b=pd.Series(ids[alerts["b"]], dtype="str"),
         person_id=alerts["person_id"].astype("str"),
         roles=alerts["roles"].astype("str"),
+        record=alerts["record"].astype("str"),
+        record_people=alerts["record_people"].astype("str"),
     )
     line = float(chosen["log10_lr"].min()) if len(chosen) else float("nan")
     columns = list(ALERT_COLUMNS)

@@ -337,6 +337,74 @@ def _roles(values: pd.Series) -> str:
     return " and ".join(r for r in order if r in set(values))
 
 
+def named_people(r: Reports) -> pd.DataFrame:
+    """Every person a report names: pos (the report's position), person_id, role (a column of
+    :data:`LINKED_PERSONS`), once each."""
+    parts = []
+    for role in LINKED_PERSONS:
+        given = r.frame[role].dropna().astype("str")  # a column may hold no id at all
+        ids = given.str.split(r"[;|]", regex=True).explode().astype("str").str.strip()
+        ids = ids[ids != ""]
+        parts.append(
+            pd.DataFrame({"pos": ids.index.to_numpy(np.int64), "person_id": ids.to_numpy(), "role": role})
+        )
+    return pd.concat(parts, ignore_index=True).drop_duplicates(["pos", "person_id", "role"])
+
+
+ROLE_WORDS = {
+    role: role.removesuffix("_id").removesuffix("_ids").replace("_", " ") for role in LINKED_PERSONS
+}
+
+
+def shared_records(
+    r: Reports, a_new: np.ndarray, window_days: int, person_records: pd.DataFrame, max_named: int = 10
+) -> pd.DataFrame:
+    """Pairs of reports whose people are named together in one offender-side record.
+
+    Two different people, one named in each report (in any role), who are both in the same record of
+    the force's events (a crime's suspect and its victim or witness, co-suspects: the same
+    ``source_ref``) link the reports. A record that touches more than ``max_named`` reports is left
+    out, as a frequent person is.
+
+    Parameters
+    ----------
+    person_records : pandas.DataFrame
+        person_id, record: the records each person is named in, known at the as-of date.
+
+    Returns
+    -------
+    pandas.DataFrame
+        a, b (positions, ``a < b``), record, record_people (``"P1 (finder) and P2 (last seen
+        with)"``); one row per pair (its first record), at least one of the pair in ``a_new``.
+    """
+    columns = {"a": np.int64, "b": np.int64, "record": "str", "record_people": "str"}
+    named = named_people(r).merge(person_records[["person_id", "record"]].drop_duplicates(), on="person_id")
+    touched = named.groupby("record")["pos"].nunique()
+    named = named[named["record"].isin(touched[(touched >= 2) & (touched <= max_named)].index)]
+    pairs = named.merge(named, on="record", suffixes=("_a", "_b"))
+    pairs = pairs[(pairs["pos_a"] < pairs["pos_b"]) & (pairs["person_id_a"] != pairs["person_id_b"])]
+    a, b = pairs["pos_a"].to_numpy(), pairs["pos_b"].to_numpy()
+    pairs = pairs[(np.abs(r.day[a] - r.day[b]) <= window_days) & (a_new[a] | a_new[b])]
+    if pairs.empty:
+        return pd.DataFrame({c: pd.Series(dtype=d) for c, d in columns.items()})
+    pairs = pairs.sort_values(["pos_a", "pos_b", "record", "person_id_a", "person_id_b"], kind="stable")
+    first = pairs.drop_duplicates(["pos_a", "pos_b"])
+    who = (
+        first["person_id_a"]
+        + " ("
+        + first["role_a"].map(ROLE_WORDS)
+        + ") and "
+        + first["person_id_b"]
+        + " ("
+        + first["role_b"].map(ROLE_WORDS)
+        + ")"
+    )
+    out = pd.DataFrame(
+        {"a": first["pos_a"], "b": first["pos_b"], "record": first["record"], "record_people": who}
+    )
+    return out.astype(columns).reset_index(drop=True)
+
+
 def shared_people(
     r: Reports, a_new: np.ndarray, window_days: int, max_named: int = 10
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -355,15 +423,7 @@ def shared_people(
     frequent : pandas.DataFrame
         person_id, reports: the ids set aside, most named first.
     """
-    parts = []
-    for role in LINKED_PERSONS:
-        given = r.frame[role].dropna().astype("str")  # a column may hold no id at all
-        ids = given.str.split(r"[;|]", regex=True).explode().astype("str").str.strip()
-        ids = ids[ids != ""]
-        parts.append(
-            pd.DataFrame({"pos": ids.index.to_numpy(np.int64), "person_id": ids.to_numpy(), "role": role})
-        )
-    people = pd.concat(parts, ignore_index=True).drop_duplicates(["pos", "person_id", "role"])
+    people = named_people(r)
     named = people.groupby("person_id")["pos"].nunique()
     frequent = named[named > max_named].sort_values(ascending=False, kind="stable")
     people = people[~people["person_id"].isin(frequent.index)]
@@ -372,8 +432,7 @@ def shared_people(
     days = np.abs(r.day[joined["pos_a"].to_numpy()] - r.day[joined["pos_b"].to_numpy()])
     fresh = a_new[joined["pos_a"].to_numpy()] | a_new[joined["pos_b"].to_numpy()]
     joined = joined[(days <= window_days) & fresh]
-    names = {role: role.removesuffix("_id").removesuffix("_ids").replace("_", " ") for role in LINKED_PERSONS}
-    joined = joined.assign(role_a=joined["role_a"].map(names), role_b=joined["role_b"].map(names))
+    joined = joined.assign(role_a=joined["role_a"].map(ROLE_WORDS), role_b=joined["role_b"].map(ROLE_WORDS))
     out = (
         joined.groupby(["pos_a", "pos_b", "person_id"], sort=True)
         .agg(role_a=("role_a", _roles), role_b=("role_b", _roles))

@@ -57,6 +57,7 @@ def deaths(
         ("groups beyond their control limit", f"{len(result.pattern.beyond)} of {result.pattern.tested}"),
         ("Knox test p-value", f"{result.knox.p_value:.3f}"),
         ("alerts: shared person", f"{int(by_reason.get('shared person', 0))}"),
+        ("alerts: shared offender-side record", f"{int(by_reason.get('shared record', 0))}"),
         ("alerts: by score", f"{int(by_reason.get('score', 0))} (budget {cfg.deaths.linkage.budget})"),
         ("candidate series", f"{result.series['series'].nunique()}"),
         ("seconds", f"{time.perf_counter() - start:.1f}"),

@@ -63,6 +63,8 @@ def link_text(row: pd.Series) -> str:
     parts = []
     if str(row.get("person_id", "nan")) != "nan":
         parts.append(f"shared person {row['person_id']} ({row['roles']})")
+    if str(row.get("record", "nan")) != "nan":
+        parts.append(f"{row['record_people']} are named in one record ({row['record']})")
     shown = sorted(((row[f"lr_{c}"], c) for c in COMPONENTS), reverse=True)
     for value, name in shown:
         if value < math.log10(2):
@@ -253,7 +255,7 @@ def render_deaths_report(result: DeathsResult, config_text: dict[str, Any]) -> s
         "result": result,
         "s": s,
         "this": this,
-        "shared_alerts": int(by_reason.get("shared person", 0)),
+        "shared_alerts": int(by_reason.get("shared person", 0) + by_reason.get("shared record", 0)),
         "score_alerts": int(by_reason.get("score", 0)),
         "overall_chart": _chart(
             charts, "All reports", "All reports", f"All death reports a month, to {month}"

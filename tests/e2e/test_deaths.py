@@ -86,11 +86,13 @@ def test_figures_on_the_page_equal_the_tables(run: Path) -> None:
     knox = pd.read_csv(run / "knox.csv").iloc[0]
     beyond = pd.read_csv(run / "beyond.csv")
     summary = re.search(
-        r"(\d+) alerts? on pairs of reports this month: (\d+) name the same person, (\d+) by score", html
+        r"(\d+) alerts? on pairs of reports this month: "
+        r"(\d+) name the same person or a shared record, (\d+) by score",
+        html,
     )
     assert summary is not None
     assert int(summary.group(1)) == len(alerts)
-    assert int(summary.group(2)) == int((alerts["reason"] == "shared person").sum())
+    assert int(summary.group(2)) == int(alerts["reason"].isin(["shared person", "shared record"]).sum())
     assert int(summary.group(3)) == int((alerts["reason"] == "score").sum()) <= 20
     assert f"(p = {knox['p_value']:.3f})" in html
     assert f"{int(knox['close_both']):,} pairs of reports were within 1,000 m and 30 days" in html

@@ -6,12 +6,23 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.deaths.linkage import LinkModel, fit, pairs_with, prepare, reference_pairs, score, shared_people
-from models.deaths.settings import Bands, LinkageSettings
+from models.deaths.alerts import month_alerts
+from models.deaths.linkage import (
+    LinkModel,
+    fit,
+    pairs_with,
+    prepare,
+    reference_pairs,
+    score,
+    shared_people,
+    shared_records,
+)
+from models.deaths.settings import Bands, DeathSettings, LinkageSettings
 from tests.models.deaths.conftest import reports
 
 THETA = {"place": 0.5, "substance": 0.7, "sex": 0.8, "flag": 0.3, "address": 0.2}
@@ -185,3 +196,53 @@ def test_a_person_in_many_reports_is_set_aside_and_named() -> None:
     shared, frequent = shared_people(r, np.ones(12, dtype=bool), window_days=365, max_named=10)
     assert frequent.values.tolist() == [["UNKNOWN", 12]]
     assert shared.values.tolist() == [[0, 1, "P1", "reporter and household / reporter"]]
+
+
+def test_people_named_in_one_offender_side_record_link_their_reports() -> None:
+    rows = [
+        {"x": 0, "y": 0, "day": 0, "last_seen_with_id": "P1"},
+        {"x": 9_000, "y": 0, "day": 30, "finder_id": "P2"},
+        {"x": 0, "y": 9_000, "day": 40, "finder_id": "P3"},
+        {"x": 9_000, "y": 9_000, "day": 600, "reporter_id": "P4"},
+    ]
+    r = prepare(reports(rows))
+    records = pd.DataFrame(
+        {
+            "person_id": ["P1", "P2", "P1", "P3", "P4", "P9"],
+            "record": [
+                "CR/1",
+                "CR/1",
+                "CR/7",
+                "CR/8",
+                "CR/1",
+                "CR/8",
+            ],  # P3 shares CR/8 with no report's person
+        }
+    )
+    found = shared_records(r, np.ones(4, dtype=bool), window_days=365, person_records=records)
+    assert found.values.tolist() == [[0, 1, "CR/1", "P1 (last seen with) and P2 (finder)"]]  # P4: 600 days on
+    crowded = shared_records(r, np.ones(4, dtype=bool), 1_000, records, max_named=2)
+    assert crowded.empty  # CR/1 touches three reports: left out like a frequent person
+
+
+def test_a_shared_record_always_alerts() -> None:
+    rows = [
+        {"x": 0.0, "y": 0.0, "day": 500, "death_id": "A", "age": 90.0, "sex": "female", "finder_id": "P1"}
+    ]
+    rows += [
+        {"x": 19_000.0, "y": 19_000.0, "day": 510, "death_id": "B", "age": 20.0, "last_seen_with_id": "P2"}
+    ]
+    rows += [
+        {"x": float(k * 37 % 20_000), "y": float(k * 91 % 20_000), "day": k % 500, "death_id": f"N{k}"}
+        for k in range(300)
+    ]
+    deaths = reports(rows, start="2025-06-01")
+    records = pd.DataFrame(
+        {"person_id": ["P1", "P2"], "record": ["CR/5", "CR/5"], "recorded_date": pd.Timestamp("2024-01-01")}
+    )
+    month = month_alerts(deaths, pd.Timestamp("2026-11-01"), DeathSettings(), seed=1, person_records=records)
+    hit = month.alerts[month.alerts["reason"] == "shared record"].iloc[0]
+    assert (hit["death_a"], hit["death_b"], hit["record"]) == ("A", "B", "CR/5") and hit["log10_lr"] < 0
+    later = records.assign(recorded_date=pd.Timestamp("2026-11-05"))  # recorded after the as-of date
+    unseen = month_alerts(deaths, pd.Timestamp("2026-11-01"), DeathSettings(), seed=1, person_records=later)
+    assert "shared record" not in set(unseen.alerts["reason"])
