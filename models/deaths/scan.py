@@ -107,6 +107,8 @@ def scan(
         The cylinders' limits, the replications for p-values, their seed, and clusters listed.
     """
     n_areas = len(centres)
+    if n_areas == 0 or area.size == 0:  # no report in the study period: nothing to scan
+        return Scan(0, 0, n_areas, replications, pd.DataFrame(columns=list(CLUSTER_COLUMNS)))
     k = min(max_areas, n_areas)
     dist, idx = cKDTree(centres).query(centres, k=k)
     dist, idx = dist.reshape(n_areas, k), idx.reshape(n_areas, k)

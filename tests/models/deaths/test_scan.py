@@ -64,3 +64,9 @@ def test_a_calm_period_has_no_strong_cluster_and_the_scan_is_repeatable() -> Non
     assert result.clusters.equals(scan(*args, seed=3).clusters)
     used = [set(codes.split(";")) for codes in result.clusters["area_codes"]]
     assert all(not (a & b) for i, a in enumerate(used) for b in used[i + 1 :])  # no shared area
+
+
+def test_a_period_without_reports_has_no_cluster() -> None:
+    empty = np.zeros(0, dtype=np.int64)
+    result = scan(empty, empty, np.zeros((0, 2)), np.zeros(0, dtype=str), 8, 1_200, 6, 99, seed=1)
+    assert result.reports == 0 and result.clusters.empty
