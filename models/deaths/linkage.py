@@ -13,7 +13,9 @@ Each component is a ratio of two probabilities of what the pair shows:
   more), and two that differ give ``1 - theta``. A missing or unknown value gives 1.
 
 The total is the product (a sum of log10 ratios): the components are treated as independent given
-link status, which they are not quite; docs/deaths.md says what that does. A shared person
+link status, which they are not quite; docs/deaths.md says what that does. One dependence is
+removed: two reports at the same address score the address alone, not its distance and place type
+again. A shared person
 (finder, reporter, last seen with, household) is not scored: it always raises an alert.
 """
 
@@ -305,6 +307,10 @@ def score(model: LinkModel, r: Reports, a: np.ndarray, b: np.ndarray) -> pd.Data
     out["lr_sex"] = _coded(r.sex[a], r.sex[b], model.shares["sex"], model.theta["sex"])
     address = _coded(r.address[a], r.address[b], model.shares["address"], model.theta["address"])
     out["lr_address"] = np.clip(address, 0.0, None)  # a different address is no evidence against
+    # The same address already says where: distance and place type add nothing to it (counting
+    # them again would treat one fact as three).
+    one_place = (r.address[a] >= 0) & (r.address[a] == r.address[b])
+    out.loc[one_place, ["lr_distance", "lr_place"]] = 0.0
     shared = r.substances[a] & r.substances[b]
     known = (r.substances[a] > 0) & (r.substances[b] > 0)
     p = np.ones(a.size)

@@ -86,9 +86,16 @@ def test_place_sex_flags_and_address() -> None:
     r = prepare(reports(rows))
     s = score(_model(r), r, np.array([0, 0, 2]), np.array([1, 2, 3]))
     p_church, p_male, p_note, p_address = 2 / 4, 2 / 3, 2 / 4, 2 / 4
+    # pair 0-1 is at one address: the address carries the place type (and the distance), not both
     assert s["lr_place"].tolist() == pytest.approx(
-        [math.log10((0.5 + 0.5 * p_church) / p_church), math.log10(0.5), math.log10((0.5 + 0.5 * 0.5) / 0.5)]
+        [0.0, math.log10(0.5), math.log10((0.5 + 0.5 * 0.5) / 0.5)]
     )
+    bands = (2.0, 1.0, -1.0)  # both reports at (0, 0): the first distance band, x100, unless one address
+    apart = score(_model(r, distance_lr=bands), r, np.array([0]), np.array([1]))
+    r_apart = prepare(reports([{**row, "address_id": None} for row in rows]))
+    alone = score(_model(r_apart, distance_lr=bands), r_apart, np.array([0]), np.array([1]))
+    assert (apart["lr_distance"].iloc[0], alone["lr_distance"].iloc[0]) == (0.0, 2.0)
+    assert alone["lr_place"].iloc[0] == pytest.approx(math.log10((0.5 + 0.5 * p_church) / p_church))
     assert s["lr_sex"].tolist() == pytest.approx(
         [math.log10((0.8 + 0.2 * p_male) / p_male), math.log10(0.2), 0.0]
     )
