@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from scoring.cli import app
 from tests.browser import Browser, browser  # noqa: F401
@@ -45,6 +45,13 @@ def _config(tmp: Path, runs: Path, **linkage: object) -> Path:
     return path
 
 
+def _deaths(data: str | Path, config: Path, as_of: str = AS_OF) -> Result:
+    """`harmrank deaths` on ``data`` with ``config``; asserts that it wrote the report."""
+    result = runner.invoke(app, ["deaths", "--as-of", as_of, "--data", str(data), "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    return result
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _synth(tmp_path_factory.mktemp("deaths") / "world")
@@ -53,10 +60,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def run(world: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("deaths-run")
-    result = runner.invoke(
-        app, ["deaths", "--as-of", AS_OF, "--data", str(world), "--config", str(_config(tmp, tmp / "runs"))]
-    )
-    assert result.exit_code == 0, result.output
+    result = _deaths(world, _config(tmp, tmp / "runs"))
     assert "Advisory only" in result.output and "report.html" in result.output
     return tmp / "runs" / AS_OF / "deaths"
 
@@ -102,19 +106,7 @@ def test_figures_on_the_page_equal_the_tables(run: Path) -> None:
 
 
 def test_the_same_records_give_the_same_bytes(world: Path, run: Path, tmp_path: Path) -> None:
-    result = runner.invoke(
-        app,
-        [
-            "deaths",
-            "--as-of",
-            AS_OF,
-            "--data",
-            str(world),
-            "--config",
-            str(_config(tmp_path, tmp_path / "again")),
-        ],
-    )
-    assert result.exit_code == 0, result.output
+    _deaths(world, _config(tmp_path, tmp_path / "again"))
     again = tmp_path / "again" / AS_OF / "deaths"
     for name in ("report.html", "alerts.csv", "alerts_history.csv", "pattern.csv", "series.csv"):
         assert (again / name).read_bytes() == (run / name).read_bytes(), name
@@ -134,19 +126,7 @@ def test_a_planted_obvious_series_is_found_in_the_month_of_its_second_death(
         if as_of > pd.Timestamp(AS_OF):
             continue
         runs = tmp_path / f"runs-{members['series_id'].iloc[0]}"
-        result = runner.invoke(
-            app,
-            [
-                "deaths",
-                "--as-of",
-                as_of.date().isoformat(),
-                "--data",
-                str(world),
-                "--config",
-                str(_config(tmp_path, runs)),
-            ],
-        )
-        assert result.exit_code == 0, result.output
+        _deaths(world, _config(tmp_path, runs), as_of.date().isoformat())
         alerts = pd.read_csv(runs / as_of.date().isoformat() / "deaths" / "alerts.csv")
         ids = set(members["death_id"])
         hit = alerts[alerts["death_a"].isin(ids) & alerts["death_b"].isin(ids)]
@@ -164,19 +144,7 @@ def test_a_world_without_series_raises_no_more_alerts_than_the_budget(
     tmp = tmp_path_factory.mktemp("calm")
     world = _synth(tmp / "world", obvious_series=0, subtle_series=0, person_series=0)
     assert pd.read_parquet(world / "truth" / "death_series.parquet").empty
-    result = runner.invoke(
-        app,
-        [
-            "deaths",
-            "--as-of",
-            AS_OF,
-            "--data",
-            str(world),
-            "--config",
-            str(_config(tmp, tmp / "runs", budget=5)),
-        ],
-    )
-    assert result.exit_code == 0, result.output
+    _deaths(world, _config(tmp, tmp / "runs", budget=5))
     history = pd.read_csv(tmp / "runs" / AS_OF / "deaths" / "alerts_history.csv")
     per_month = history.groupby("month")["reason"].value_counts().unstack(fill_value=0)
     assert (per_month.get("score", 0) <= 5).all()
@@ -297,8 +265,7 @@ def test_the_records_can_come_from_a_database(world: Path, run: Path, tmp_path: 
         "columns": {"deaths": {"death_id": "report_no", "place_type": "location_type"}},
     }
     config.write_text(yaml.safe_dump(data, sort_keys=False))
-    result = runner.invoke(app, ["deaths", "--as-of", AS_OF, "--data", url, "--config", str(config)])
-    assert result.exit_code == 0, result.output
+    _deaths(url, config)
     out = tmp_path / "runs" / AS_OF / "deaths"
     for name in ("alerts.csv", "series.csv", "pattern.csv", "knox.csv"):
         assert (out / name).read_bytes() == (run / name).read_bytes(), name
