@@ -190,6 +190,13 @@ def _try_lock(handle: IO[str]) -> bool:
     return True
 
 
+def tidy_staging(folder: Path, name: str) -> list[str]:
+    """Tidy what an interrupted :func:`atomic_directory` of ``folder/name`` left: a set-aside
+    previous directory is put back when the new one never arrived, the rest is removed. Call it
+    holding the lock of the job that writes ``folder/name``; returns what was done."""
+    return _clean_staging(Path(folder), name) if Path(folder).is_dir() else []
+
+
 def _clean_staging(runs_dir: Path, name: str) -> list[str]:
     """Tidy what an interrupted :func:`atomic_directory` of ``runs_dir/name`` left (see :func:`run_lock`)."""
     done = []

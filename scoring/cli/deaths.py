@@ -35,7 +35,7 @@ def deaths(
     """
     from scoring.deaths import run_deaths
     from scoring.deaths_outputs import write_deaths
-    from scoring.io import run_lock
+    from scoring.io import DEATHS_DIR, run_lock, tidy_staging
     from scoring.progress import RichReporter
     from scoring.records import records_at, shown, validation_table
 
@@ -44,6 +44,7 @@ def deaths(
     where = records_at(data) if data else cfg.data_dir
     start = time.perf_counter()
     with run_lock(cfg.runs_dir, day.isoformat()) as tidied:  # one job on a date's folder at a time
+        tidied += tidy_staging(cfg.runs_dir / day.isoformat(), DEATHS_DIR)  # an interrupted deaths job's
         for line in tidied:
             console.print(f"[yellow]Tidied:[/yellow] {safe(line)}", highlight=False)
         result = run_deaths(cfg, day, where, RichReporter(console))

@@ -271,3 +271,12 @@ def test_the_records_can_come_from_a_database(world: Path, run: Path, tmp_path: 
         assert (out / name).read_bytes() == (run / name).read_bytes(), name
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["tables"]["deaths"]["source"].startswith("table death_reports in sqlite:///")
+
+
+def test_what_an_interrupted_run_left_is_tidied(world: Path, tmp_path: Path) -> None:
+    day = tmp_path / "runs" / AS_OF
+    (day / ".deaths.partial-k1ll3d").mkdir(parents=True)  # killed while writing its pages
+    (day / ".deaths.partial-k1ll3d" / "report.html").write_text("half a page")
+    result = _deaths(world, _config(tmp_path, tmp_path / "runs"))
+    assert "Tidied: removed .deaths.partial-k1ll3d" in result.output
+    assert sorted(p.name for p in day.iterdir()) == ["deaths"]
