@@ -117,7 +117,7 @@ def _review_state(person: pd.DataFrame | None, as_of: str) -> tuple[str, str, st
     if person is None or person.empty:
         return "no", "not reviewed", ""
     ordered = person.sort_values(["recorded_at", "review_id"], kind="mergesort")
-    current = ordered[ordered["run"].astype(str).str[:10] == as_of[:10]]
+    current = ordered[ordered["run"].astype(str) == as_of]  # not the date's deaths report (<date>/deaths)
     if len(current):
         last = current.iloc[-1]
         return "yes", str(last["decision"]), f"by {text(last['reviewer'])}"

@@ -47,8 +47,9 @@ def run_decisions(log: Location, run: str, people: list[str]) -> pd.DataFrame:
 
 
 def on_run(recorded: pd.DataFrame, run: str) -> pd.DataFrame:
-    """Of decisions already read, those on ``run``, oldest first."""
-    return recorded[recorded["run"].astype(str).str[:10] == run[:10]].reset_index(drop=True)
+    """Of decisions already read, those on ``run``, oldest first (a list's run is its date alone: the
+    month's deaths report, run ``<date>/deaths``, is another run)."""
+    return recorded[recorded["run"].astype(str) == run].reset_index(drop=True)
 
 
 def latest(frame: pd.DataFrame) -> pd.DataFrame:

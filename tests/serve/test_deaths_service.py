@@ -154,3 +154,13 @@ def test_an_officer_reviews_a_series_in_a_real_browser(tmp_path: Path, browser) 
         ["C01", "needs-info", "pc-officer"]
     ]
     engine(url).dispose()
+
+
+def test_a_deaths_decision_is_not_a_decision_on_the_list_of_the_same_date() -> None:
+    from scoring.serve.review_state import on_run
+
+    recorded = pd.DataFrame(
+        {"run": [AS_OF, f"{AS_OF}/deaths", "2026-10-01"], "person_id": ["C01", "C01", "C01"]}
+    )
+    assert on_run(recorded, AS_OF)["run"].tolist() == [AS_OF]
+    assert on_run(recorded, f"{AS_OF}/deaths")["run"].tolist() == [f"{AS_OF}/deaths"]
