@@ -29,6 +29,7 @@ from features.errors import PipelineError
 from features.records.schema import Records
 from models.deaths.alerts import category_at, find_series, known_at, month_alerts
 from models.deaths.knox import Knox, knox
+from models.deaths.linkage import ROLE_WORDS, named_people
 from models.deaths.pattern import control_charts, monthly_counts
 from models.deaths.result import DeathsResult, Pattern
 from models.deaths.scan import Scan, scan
@@ -124,22 +125,12 @@ def _people(
     series: pd.DataFrame, deaths: pd.DataFrame, records: Records, as_of: pd.Timestamp
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """People named in more than one death of a series, and the offender-side records of each."""
-    roles = ("finder_id", "reporter_id", "last_seen_with_id", "household_ids")
     rows = deaths[deaths["death_id"].isin(series["death_id"])].merge(series, on="death_id")
-    parts = []
-    for role in roles:
-        ids = rows[role].dropna().astype("str").str.split(r"[;|]", regex=True)
-        named = rows.assign(person_id=ids).explode("person_id")
-        named = named[named["person_id"].notna() & (named["person_id"] != "")]
-        parts.append(
-            named[["series", "death_id", "person_id"]].assign(
-                role=role.removesuffix("_id").removesuffix("_ids").replace("_", " ")
-            )
-        )
-    named = (
-        pd.concat(parts, ignore_index=True)
-        if parts
-        else pd.DataFrame(columns=["series", "death_id", "person_id", "role"])
+    named = named_people(rows)
+    named = named.assign(
+        series=rows["series"].to_numpy()[named["pos"]],
+        death_id=rows["death_id"].to_numpy()[named["pos"]],
+        role=named["role"].map(ROLE_WORDS),
     )
     people = (
         named.groupby(["series", "person_id"], sort=True)
@@ -164,11 +155,7 @@ def _people(
 def _person_records(deaths: pd.DataFrame, records: Records) -> pd.DataFrame:
     """The offender-side records (crime numbers, else event ids) of every person the death reports
     name, as suspect, victim or anyone else an event names: person_id, record, recorded_date."""
-    roles = ("finder_id", "reporter_id", "last_seen_with_id", "household_ids")
-    named = pd.concat(
-        [deaths[r].dropna().astype("str").str.split(r"[;|]", regex=True) for r in roles]
-    ).explode()
-    people = pd.Index(named.astype("str").str.strip().unique())
+    people = pd.Index(named_people(deaths.reset_index(drop=True))["person_id"].unique())
     events = records.events
     record = events["source_ref"].fillna(events["event_id"]).astype("str")
     parts = []
@@ -267,12 +254,6 @@ def run_deaths(
         equality=equality,
         notes=notes,
     )
-
-
-def studied_frame(result: DeathsResult) -> pd.DataFrame:
-    """The studied reports of the series, for pages: death id, series, dates and what they show."""
-    series = result.series.merge(result.records.deaths, on="death_id", how="left")
-    return series.sort_values(["series", "found_date", "death_id"], kind="stable").reset_index(drop=True)
 
 
 def output_dir(cfg: RunConfig, as_of: date) -> Path:

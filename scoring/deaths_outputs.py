@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from scoring.config import RunConfig
-from scoring.deaths import DeathsResult, output_dir, studied_frame
+from scoring.deaths import DeathsResult, output_dir
 from scoring.io import atomic_directory, sha256, write_csv, write_json, write_table, write_text
 from scoring.records import write_quarantine
 from scoring.reports.deaths import factor, render_deaths_report, render_series_page
@@ -78,7 +78,7 @@ def _series_table(result: DeathsResult) -> pd.DataFrame:
         "household_ids",
         "address_id",
     ]
-    return studied_frame(result)[columns]
+    return result.series_reports[columns]
 
 
 def review_items(result: DeathsResult) -> pd.DataFrame:
@@ -93,8 +93,7 @@ def review_items(result: DeathsResult) -> pd.DataFrame:
         }
         for r in alerts.itertuples(index=False)
     ]
-    found = result.series.merge(result.records.deaths[["death_id", "found_date"]], on="death_id")
-    for name, members in found.groupby("series", sort=True):
+    for name, members in result.series_reports.groupby("series", sort=True):
         first, last = members["found_date"].min().date(), members["found_date"].max().date()
         rows.append(
             {"item": name, "kind": "series", "what": f"{len(members)} reports found {first} to {last}"}

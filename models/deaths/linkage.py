@@ -339,16 +339,15 @@ def score(model: LinkModel, r: Reports, a: np.ndarray, b: np.ndarray) -> pd.Data
 
 def _roles(values: pd.Series) -> str:
     """A person's roles in one report, in the contract's order: ``"finder and reporter"``."""
-    order = [role.removesuffix("_id").removesuffix("_ids").replace("_", " ") for role in LINKED_PERSONS]
-    return " and ".join(r for r in order if r in set(values))
+    return " and ".join(ROLE_WORDS[r] for r in LINKED_PERSONS if ROLE_WORDS[r] in set(values))
 
 
-def named_people(r: Reports) -> pd.DataFrame:
-    """Every person a report names: pos (the report's position), person_id, role (a column of
-    :data:`LINKED_PERSONS`), once each."""
+def named_people(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every person the death reports of ``frame`` (a fresh RangeIndex) name: pos (the report's
+    position), person_id, role (a column of :data:`LINKED_PERSONS`), once each."""
     parts = []
     for role in LINKED_PERSONS:
-        given = r.frame[role].dropna().astype("str")  # a column may hold no id at all
+        given = frame[role].dropna().astype("str")  # a column may hold no id at all
         ids = given.str.split(r"[;|]", regex=True).explode().astype("str").str.strip()
         ids = ids[ids != ""]
         parts.append(
@@ -384,7 +383,9 @@ def shared_records(
         with)"``); one row per pair (its first record), at least one of the pair in ``a_new``.
     """
     columns = {"a": np.int64, "b": np.int64, "record": "str", "record_people": "str"}
-    named = named_people(r).merge(person_records[["person_id", "record"]].drop_duplicates(), on="person_id")
+    named = named_people(r.frame).merge(
+        person_records[["person_id", "record"]].drop_duplicates(), on="person_id"
+    )
     touched = named.groupby("record")["pos"].nunique()
     named = named[named["record"].isin(touched[(touched >= 2) & (touched <= max_named)].index)]
     pairs = named.merge(named, on="record", suffixes=("_a", "_b"))
@@ -429,7 +430,7 @@ def shared_people(
     frequent : pandas.DataFrame
         person_id, reports: the ids set aside, most named first.
     """
-    people = named_people(r)
+    people = named_people(r.frame)
     named = people.groupby("person_id")["pos"].nunique()
     frequent = named[named > max_named].sort_values(ascending=False, kind="stable")
     people = people[~people["person_id"].isin(frequent.index)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 
 import pandas as pd
 
@@ -51,3 +52,10 @@ class DeathsResult:
     def alerts(self) -> pd.DataFrame:
         """This month's alerts."""
         return self.months[-1].alerts
+
+    @cached_property
+    def series_reports(self) -> pd.DataFrame:
+        """Each report of each candidate series with everything it shows: by series, then in the
+        order the deaths were found (the order a series page numbers them in). Built once."""
+        reports = self.series.merge(self.records.deaths, on="death_id", how="left")
+        return reports.sort_values(["series", "found_date", "death_id"], kind="stable").reset_index(drop=True)

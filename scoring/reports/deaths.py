@@ -193,10 +193,9 @@ def _equality_table(equality: pd.DataFrame | None, limit: int) -> Table | None:
 
 
 def _series_rows(result: DeathsResult) -> list[dict[str, Any]]:
-    deaths = result.records.deaths.set_index("death_id")
     out = []
-    for name, members in result.series.groupby("series", sort=True):
-        found = deaths.loc[members["death_id"], "found_date"]
+    for name, members in result.series_reports.groupby("series", sort=True):
+        found = members["found_date"]
         people = result.people[result.people["series"] == name]
         out.append(
             {
@@ -287,9 +286,8 @@ def render_deaths_report(result: DeathsResult, config_text: dict[str, Any]) -> s
 
 def render_series_page(result: DeathsResult, name: str, context_points: np.ndarray) -> str:
     """One candidate series: timeline, map, its reports, the alerts that link them, and the people."""
-    members = result.series[result.series["series"] == name]["death_id"]
-    deaths = result.records.deaths.set_index("death_id").loc[members].reset_index()
-    deaths = deaths.sort_values(["found_date", "death_id"], kind="stable").reset_index(drop=True)
+    reports = result.series_reports
+    deaths = reports[reports["series"] == name].reset_index(drop=True)
     number = {d: k + 1 for k, d in enumerate(deaths["death_id"])}
     points = [Point(number[r.death_id], r.x, r.y, r.found_date.date()) for r in deaths.itertuples()]
     alerts = pd.concat([m.alerts for m in result.months], ignore_index=True)
