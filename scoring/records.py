@@ -259,6 +259,11 @@ def load_records(
     return records, report
 
 
+def has_death_records(data: Location) -> bool:
+    """Whether a records directory holds a deaths table (a file :func:`load_death_records` reads)."""
+    return isinstance(data, Path) and data.is_dir() and bool(_table_files(data, DEATH_TABLES)[0]["deaths"])
+
+
 def load_death_records(
     data: Location, settings: ValidationSettings, source: SourceSettings | None = None
 ) -> tuple[DeathRecords, ValidationReport]:

@@ -95,6 +95,7 @@ def validate(
     """Check a records directory or database against the data contract and report what would be
     quarantined."""
     from scoring.records import (
+        has_death_records,
         load_death_records,
         load_records,
         records_at,
@@ -108,10 +109,8 @@ def validate(
     with console.status(f"Validating {safe(shown(where))}"), keep_rejected_rows(quarantine):
         _, report = load_records(where, cfg.validation, cfg.offences, cfg.source)
         deaths = None
-        if isinstance(where, Path) and any(
-            where.glob("[Dd][Ee][Aa][Tt][Hh][Ss].*")
-        ):  # the deaths job's tables
-            _, deaths = load_death_records(where, cfg.validation)
+        if has_death_records(where):  # the deaths job's tables
+            _, deaths = load_death_records(where, cfg.validation, cfg.source)
     console.print(validation_table(report))
     if deaths is not None:
         console.print(validation_table(deaths))

@@ -161,3 +161,11 @@ def test_validate_checks_the_death_tables_and_keeps_every_quarantine(tmp_path: P
     assert "expected_deaths" in checked.output and "recorded_date before reported_date" in checked.output
     files = sorted(p.name for p in (tmp_path / "out" / "quarantine").iterdir())
     assert files == ["death_protected.csv", "deaths.csv", "events.csv"]
+    only_list = tmp_path / "list-only"
+    only_list.mkdir()
+    for name in ("persons", "events", "offences", "protected"):
+        (only_list / f"{name}.parquet").write_bytes((tmp_path / "world" / f"{name}.parquet").read_bytes())
+    (only_list / "deaths.txt").write_text("not a table the contract reads")
+    alone = runner.invoke(app, ["validate", str(only_list)])
+    assert alone.exit_code == 0, alone.output
+    assert "expected_deaths" not in alone.output
