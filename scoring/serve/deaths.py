@@ -58,8 +58,7 @@ def has_deaths(runs_dir: Path, as_of: str) -> bool:
 
 def _rows(folder: Path, service: Service, run: str) -> list[dict[str, object]]:
     items = pd.read_csv(folder / DEATHS_ITEMS, dtype={"item": "str"})
-    recorded = state.decisions_for(service.review_log, items["item"].tolist())
-    latest = recorded[recorded["run"] == run].drop_duplicates("person_id", keep="last").set_index("person_id")
+    latest = state.latest(state.run_decisions(service.review_log, run, items["item"].tolist()))
     rows = []
     for r in items.itertuples(index=False):
         hit = latest.loc[r.item] if r.item in latest.index else None
