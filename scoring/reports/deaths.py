@@ -141,10 +141,10 @@ def _alerts_table(alerts: pd.DataFrame, series_of: dict[str, str]) -> Table:
     return Table(["Rank", "Reports", "Why", "Likelihood ratio", "What links them", "Series"], rows)
 
 
-def _points(share: float) -> str:
-    """A difference of shares in percentage points, whole, with its sign (never ``-0``)."""
+def _signed(share: float) -> str:
+    """A difference of shares in whole percentage points, signed: ``+4``, ``-2``, ``0`` (never ``-0``)."""
     value = round(share * 100)
-    return f"{value:+d} points" if value else "0 points"
+    return f"{value:+d}" if value else "0"
 
 
 def _equality_table(equality: pd.DataFrame | None, limit: int) -> Table | None:
@@ -167,8 +167,8 @@ def _equality_table(equality: pd.DataFrame | None, limit: int) -> Table | None:
                 Cell(f"{r.closed_share:.0%}"),
                 Cell(f"{r.predicted_share:.0%}"),
                 Cell(
-                    f"{r.difference * 100:+.0f} points",
-                    (f"{r.difference_low * 100:+.0f} to {r.difference_high * 100:+.0f}",),
+                    f"{_signed(r.difference)} points",
+                    (f"{_signed(r.difference_low)} to {_signed(r.difference_high)}",),
                 ),
                 Cell(
                     "–"

@@ -103,6 +103,7 @@ def test_figures_on_the_page_equal_the_tables(run: Path) -> None:
     assert re.search(rf"{len(beyond)} of \d+ groups \(areas included\) rose beyond", html)
     for row in alerts.itertuples():
         assert f"{row.death_a} &amp; {row.death_b}" in html
+    assert not re.search(r"[+-]0 (points|to)|to [+-]0<", html)  # no signed zero in the equality table
 
 
 def test_the_same_records_give_the_same_bytes(world: Path, run: Path, tmp_path: Path) -> None:
